@@ -1,0 +1,128 @@
+# Makefile - builds every program in filters/ into bin/, runs the tests,
+# installs, benchmarks and demonstrates sluice.
+#
+# CFLAGS, LDFLAGS and LDLIBS are the user's; the project's own flags live in
+# SL_* variables and are appended.  Variant builds (SANITIZE=1) go to their
+# own build directory so they never mix objects with the normal build.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/sluice
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+VERSION := 0.1.0
+
+SL_WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+SL_WARN += -Werror
+endif
+
+ifeq ($(SANITIZE),1)
+O := build-san
+SL_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+else
+O := build
+SL_SAN :=
+endif
+
+SL_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DSLUICE_VERSION='"$(VERSION)"' -Icommon -MMD -MP
+
+# Libraries, named once per program (skarnet's deps-exe idea): each program
+# links only what it uses.  common/ itself needs jansson and PCRE2.
+PKGS_common       := jansson libpcre2-8
+PKGS_event-decode := $(PKGS_common)
+
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+PROGRAMS := $(sort $(notdir $(basename $(wildcard filters/*.c))) \
+	$(notdir $(patsubst %/,%,$(wildcard filters/*/))))
+BINS := $(PROGRAMS:%=$(O)/bin/%)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+LIBSLUICE  := $(O)/libsluice.a
+
+UNIT_SRC := $(wildcard t/common/*.c)
+UNITS    := $(UNIT_SRC:t/common/%.c=$(O)/t/%)
+
+# Debian packages the project needs, in one place (make deps).
+DEBS := gcc make libc6-dev pkg-config \
+	libjansson-dev libyaml-dev libhiredis-dev libcurl4-openssl-dev \
+	libsqlite3-dev libpcre2-dev libssl-dev \
+	bats bats-assert bats-support redis-server mandoc \
+	python3 python3-jsonschema jq mawk
+
+.PHONY: all check deps install clean bench demo lint units
+all: $(BINS)
+	@mkdir -p bin && for p in $(PROGRAMS); do ln -sf ../$(O)/bin/$$p bin/$$p; done
+
+# Objects: one rule for common/, filters/ and unit tests alike.
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SL_WARN) $(SL_SAN) $(SL_CPPFLAGS) $(call pkg_cflags,$(PKGS_common)) \
+		$(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBSLUICE): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+# A program is filters/NAME.c or every .c in filters/NAME/.
+.SECONDEXPANSION:
+$(O)/bin/%: $$(patsubst %.c,$(O)/%.o,$$(wildcard filters/$$*.c filters/$$*/*.c)) $(LIBSLUICE)
+	@mkdir -p $(@D)
+	$(CC) $(SL_SAN) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSLUICE) \
+		$(call pkg_libs,$(or $(PKGS_$*),$(PKGS_common))) $(LDLIBS)
+
+$(O)/t/%: $(O)/t/common/%.o $(LIBSLUICE)
+	@mkdir -p $(@D)
+	$(CC) $(SL_SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSLUICE) \
+		$(call pkg_libs,$(PKGS_common)) $(LDLIBS)
+
+units: $(UNITS)
+
+check: all units
+	@SLUICE_BIN=$(CURDIR)/$(O)/bin SLUICE_UNITS=$(CURDIR)/$(O)/t \
+		bash t/run.sh
+
+deps:
+	@sh tools/deps.sh $(DEBS)
+
+lint:
+	mandoc -Tlint -Wwarning man/man*/*.[1-9]
+
+bench: all
+	@sh bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(DATADIR)/rules $(DESTDIR)$(DATADIR)/pipelines \
+		$(DESTDIR)$(DATADIR)/schema
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	for f in man/man1/*.1 man/man5/*.5 man/man7/*.7; do \
+		[ -f "$$f" ] || continue; \
+		d=$$(basename $$(dirname $$f)); \
+		install -m 644 $$f $(DESTDIR)$(MANDIR)/$$d; \
+	done
+	for f in rules/*.yaml pipelines/*; do \
+		[ -f "$$f" ] || continue; \
+		install -m 644 $$f $(DESTDIR)$(DATADIR)/$$(dirname $$f); \
+	done
+	install -m 644 schema/* $(DESTDIR)$(DATADIR)/schema
+
+clean:
+	rm -rf build build-san bin
+
+-include $(COMMON_OBJ:.o=.d) $(wildcard $(O)/filters/*.d $(O)/filters/*/*.d $(O)/t/common/*.d)

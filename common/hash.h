@@ -1,0 +1,25 @@
+/*
+ * hash.h - a fast 128-bit non-cryptographic hash for record ids.
+ *
+ * Ids must be the same for the same input on every machine and every run,
+ * so the function is fixed here (no per-process seed) and byte-order
+ * independent.  It is not a defence against crafted collisions.
+ */
+#ifndef SLUICE_HASH_H
+#define SLUICE_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hash128 {
+	uint64_t lo, hi;
+};
+
+/* Continue hashing n bytes of p from state h (start from hash128_seed()). */
+struct hash128 hash128_seed(uint64_t seed);
+void hash128_update(struct hash128 *h, const void *p, size_t n);
+/* Finish: mixes in the total length given; writes 32 lower-case hex digits
+ * (no NUL) to out. */
+void hash128_hex(struct hash128 h, uint64_t total, char out[32]);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * rfc3339.c - RFC 3339 reading and writing, calendar arithmetic, and
+ * local-to-UTC conversion with a one-hour cache (log lines arrive in time
+ * order, so nearly every line hits the hour of the line before).
+ */
+#include "rfc3339.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static inline void
+two(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+void
+rfc3339_format(int64_t ms, char out[RFC3339_LEN])
+{
+	int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	int64_t rem = ms - days * 86400000;
+	int64_t y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	if (y < 0)
+		y = 0;
+	if (y > 9999)
+		y = 9999;
+	unsigned msec = (unsigned)(rem % 1000);
+	unsigned sec = (unsigned)(rem / 1000);
+	two(out, (unsigned)(y / 100));
+	two(out + 2, (unsigned)(y % 100));
+	out[4] = '-';
+	two(out + 5, m);
+	out[7] = '-';
+	two(out + 8, d);
+	out[10] = 'T';
+	two(out + 11, sec / 3600);
+	out[13] = ':';
+	two(out + 14, sec / 60 % 60);
+	out[16] = ':';
+	two(out + 17, sec % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + msec / 100);
+	two(out + 21, msec % 100);
+	out[23] = 'Z';
+}
+
+/* Read exactly k digits at s; -1 when they are not all digits. */
+static int
+digits(const char *s, size_t n, size_t k)
+{
+	int v = 0;
+	if (n < k)
+		return -1;
+	for (size_t i = 0; i < k; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static unsigned
+days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}
+
+size_t
+rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
+{
+	int y = digits(s, n, 4);
+	if (y < 0 || n < 16 || s[4] != '-' || s[7] != '-')
+		return 0;
+	int mo = digits(s + 5, n - 5, 2), d = digits(s + 8, n - 8, 2);
+	if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo))
+		return 0;
+	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+		return 0;
+	int h = digits(s + 11, n - 11, 2), mi = digits(s + 14, n - 14, 2);
+	if (h < 0 || h > 23 || s[13] != ':' || mi < 0 || mi > 59)
+		return 0;
+	size_t i = 16;
+	int sec = 0, frac = 0;
+	if (i < n && s[i] == ':') {
+		sec = digits(s + i + 1, n - i - 1, 2);
+		if (sec < 0 || sec > 60)	/* 60: a leap second, kept as :59.999 */
+			return 0;
+		i += 3;
+		if (i < n && (s[i] == '.' || s[i] == ',')) {
+			size_t j = i + 1;
+			int scale = 100;
+			while (j < n && s[j] >= '0' && s[j] <= '9') {
+				frac += (s[j] - '0') * scale;
+				scale /= 10;
+				j++;
+			}
+			if (j == i + 1)
+				return 0;
+			i = j;
+		}
+	}
+	int64_t t = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	    h * 3600 + mi * 60 + (sec == 60 ? 59 : sec)) * 1000 +
+	    (sec == 60 ? 999 : frac);
+	*has_zone = false;
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		*has_zone = true;
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+		int oh = digits(s + i + 1, n - i - 1, 2);
+		size_t j = i + 3;
+		if (oh < 0 || oh > 23)
+			return 0;
+		if (j < n && s[j] == ':')
+			j++;
+		int om = digits(s + j, n - j, 2);
+		if (om < 0 || om > 59)
+			return 0;
+		int off = (oh * 60 + om) * 60000;
+		t -= s[i] == '+' ? off : -off;
+		*has_zone = true;
+		i = j + 2;
+	}
+	*ms = t;
+	return i;
+}
+
+int
+rfc3339_parse(const char *s, size_t n, int64_t *ms)
+{
+	bool zone;
+	size_t used = rfc3339_scan(s, n, ms, &zone);
+	return used == n && used > 0 && zone ? 0 : -1;
+}
+
+unsigned
+month_from_abbr(const char *s)
+{
+	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	char a = (char)tolower((unsigned char)s[0]);
+	if (a == '\0')
+		return 0;
+	char b = (char)tolower((unsigned char)s[1]);
+	if (b == '\0')
+		return 0;
+	char c = (char)tolower((unsigned char)s[2]);
+	for (unsigned i = 0; i < 12; i++)
+		if (names[3 * i] == a && names[3 * i + 1] == b && names[3 * i + 2] == c)
+			return i + 1;
+	return 0;
+}
+
+int
+tz_init(struct tz *tz, const char *zone)
+{
+	memset(tz, 0, sizeof(*tz));
+	tz->hour_key = INT64_MIN;
+	if (zone != NULL && (strcmp(zone, "UTC") == 0 || strcmp(zone, "Z") == 0 ||
+	    strcmp(zone, "Etc/UTC") == 0 || strcmp(zone, "GMT") == 0)) {
+		tz->utc = true;
+		return 0;
+	}
+	if (zone != NULL && *zone) {
+		/* POSIX TZ strings are accepted too; reject unknown names,
+		 * which glibc would otherwise take silently as UTC. */
+		char path[512];
+		if (strchr(zone, '/') != NULL || isupper((unsigned char)zone[0])) {
+			snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+			if (strstr(zone, "..") != NULL || access(path, R_OK) != 0)
+				return -1;
+		}
+		if (setenv("TZ", zone, 1) != 0)
+			return -1;
+	}
+	tzset();
+	return 0;
+}
+
+int64_t
+tz_local_to_utc(struct tz *tz, int64_t local_ms)
+{
+	if (tz->utc)
+		return local_ms;
+	int64_t key = local_ms >= 0 ? local_ms / 3600000 : -((-local_ms + 3599999) / 3600000);
+	if (key != tz->hour_key) {
+		int64_t secs = key * 3600;
+		int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+		int64_t y;
+		unsigned m, d;
+		civil_from_days(days, &y, &m, &d);
+		struct tm tm = { 0 };
+		tm.tm_year = (int)(y - 1900);
+		tm.tm_mon = (int)m - 1;
+		tm.tm_mday = (int)d;
+		tm.tm_hour = (int)((secs - days * 86400) / 3600);
+		tm.tm_isdst = -1;
+		time_t utc = mktime(&tm);
+		tz->hour_off_ms = (secs - (int64_t)utc) * 1000;
+		tz->hour_key = key;
+	}
+	return local_ms - tz->hour_off_ms;
+}
