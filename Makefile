@@ -67,7 +67,7 @@ all: $(BINS)
 # Objects: one rule for common/, filters/ and unit tests alike.
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(SL_WARN) $(SL_SAN) $(SL_CPPFLAGS) $(call pkg_cflags,$(PKGS_common)) \
+	$(CC) $(SL_WARN) $(SL_SAN) $(SL_CPPFLAGS) $(if $(filter filters/%,$<),-I$(dir $<)) $(call pkg_cflags,$(PKGS_common)) \
 		$(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBSLUICE): $(COMMON_OBJ)
@@ -75,8 +75,10 @@ $(LIBSLUICE): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 # A program is filters/NAME.c or every .c in filters/NAME/.
+prog_objs = $(patsubst %.c,$(O)/%.o,$(wildcard filters/$(1).c filters/$(1)/*.c))
 .SECONDEXPANSION:
-$(O)/bin/%: $$(patsubst %.c,$(O)/%.o,$$(wildcard filters/$$*.c filters/$$*/*.c)) $(LIBSLUICE)
+.SECONDARY:
+$(O)/bin/%: $$(call prog_objs,$$*) $(LIBSLUICE)
 	@mkdir -p $(@D)
 	$(CC) $(SL_SAN) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSLUICE) \
 		$(call pkg_libs,$(or $(PKGS_$*),$(PKGS_common))) $(LDLIBS)

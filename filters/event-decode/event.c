@@ -1,0 +1,538 @@
+/*
+ * event.c - the field table, the nesting emitter, and the value and time
+ * helpers every format shares.
+ *
+ * The emitter sorts the fields by path with '.' ordered before every other
+ * byte, so the fields of one object are always adjacent ("source" <
+ * "source.ip" < "source.port" < "source-x"); writing nested JSON is then a
+ * single pass that closes and opens objects as the prefix changes.  Parsers
+ * mostly add fields in order already, and insertion sort is linear on
+ * sorted input.
+ */
+#include "event.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+event_init(struct event *ev, size_t max_line)
+{
+	memset(ev, 0, sizeof(*ev));
+	/* Room for every byte of a line rewritten, plus formatted times and
+	 * the joined lines of a multiline event. */
+	ev->cap = 2 * max_line + 4096;
+	ev->scratch = malloc(ev->cap);
+	return ev->scratch == NULL ? -1 : 0;
+}
+
+void
+event_free(struct event *ev)
+{
+	free(ev->scratch);
+	ev->scratch = NULL;
+}
+
+void
+event_clear(struct event *ev)
+{
+	ev->n = 0;
+	ev->overflow = false;
+	ev->has_ts = false;
+	ev->used = 0;
+	ev->why = NULL;
+}
+
+char *
+ev_alloc(struct event *ev, size_t n)
+{
+	if (ev->cap - ev->used < n)
+		return NULL;
+	char *p = ev->scratch + ev->used;
+	ev->used += n;
+	return p;
+}
+
+const char *
+ev_keep(struct event *ev, const char *s, size_t n)
+{
+	char *p = ev_alloc(ev, n + 1);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
+    const char *v, size_t n)
+{
+	if (ev->n >= EV_MAX_FIELDS) {
+		ev->overflow = true;
+		return;
+	}
+	struct field *f = &ev->f[ev->n++];
+	f->path = path;
+	f->plen = (uint32_t)plen;
+	f->type = type;
+	f->v = v;
+	f->vlen = (uint32_t)n;
+	f->i = 0;
+}
+
+void
+ev_str(struct event *ev, const char *path, const char *v, size_t n)
+{
+	ev_field(ev, path, strlen(path), V_STR, v, n);
+}
+
+void
+ev_strz(struct event *ev, const char *path, const char *v)
+{
+	ev_field(ev, path, strlen(path), V_STR, v, strlen(v));
+}
+
+void
+ev_int(struct event *ev, const char *path, int64_t v)
+{
+	ev_field(ev, path, strlen(path), V_INT, NULL, 0);
+	if (!ev->overflow)
+		ev->f[ev->n - 1].i = v;
+}
+
+void
+ev_true(struct event *ev, const char *path)
+{
+	ev_field(ev, path, strlen(path), V_TRUE, NULL, 0);
+}
+
+void
+ev_auto(struct event *ev, const char *path, const char *v, size_t n)
+{
+	ev_field(ev, path, strlen(path), is_json_number(v, n) ? V_NUM : V_STR, v, n);
+}
+
+struct field *
+ev_find(struct event *ev, const char *path)
+{
+	size_t len = strlen(path);
+	for (unsigned i = 0; i < ev->n; i++)
+		if (ev->f[i].plen == len && memcmp(ev->f[i].path, path, len) == 0)
+			return &ev->f[i];
+	return NULL;
+}
+
+bool
+is_json_number(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0 || n > 40)
+		return false;
+	if (s[i] == '-')
+		i++;
+	if (i >= n)
+		return false;
+	if (s[i] == '0') {
+		i++;
+	} else if (s[i] >= '1' && s[i] <= '9') {
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	} else {
+		return false;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		size_t d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	return i == n;
+}
+
+bool
+parse_uint(const char *s, size_t n, int64_t *v)
+{
+	int64_t x = 0;
+	if (n == 0 || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
+bool
+is_ip(const char *s, size_t n)
+{
+	char tmp[64];
+	unsigned char addr[16];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	/* IPv4 by hand: it is the common case and inet_pton needs a copy. */
+	if (s[0] >= '0' && s[0] <= '9' && memchr(s, ':', n) == NULL) {
+		unsigned parts = 0, val = 0, digits = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] >= '0' && s[i] <= '9') {
+				val = val * 10 + (unsigned)(s[i] - '0');
+				if (++digits > 3 || val > 255)
+					return false;
+			} else if (s[i] == '.' && digits > 0 && parts < 3) {
+				parts++;
+				val = digits = 0;
+			} else {
+				return false;
+			}
+		}
+		return parts == 3 && digits > 0;
+	}
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	char *pct = strchr(tmp, '%');	/* fe80::1%eth0: a zone index */
+	if (pct != NULL)
+		*pct = '\0';
+	return inet_pton(AF_INET6, tmp, addr) == 1;
+}
+
+/* --- the emitter -------------------------------------------------------- */
+
+static int
+pcmp(const struct field *a, const struct field *b)
+{
+	size_t n = a->plen < b->plen ? a->plen : b->plen;
+	for (size_t i = 0; i < n; i++) {
+		unsigned ca = (unsigned char)a->path[i], cb = (unsigned char)b->path[i];
+		if (ca == cb)
+			continue;
+		if (ca == '.')
+			ca = 1;
+		if (cb == '.')
+			cb = 1;
+		return (int)ca - (int)cb;
+	}
+	return (int)a->plen - (int)b->plen;
+}
+
+static void
+value(struct jw *w, const struct field *f)
+{
+	switch (f->type) {
+	case V_STR: jw_str(w, f->v, f->vlen); break;
+	case V_INT: jw_int(w, f->i); break;
+	case V_TRUE: jw_bool(w, true); break;
+	default: jw_raw(w, f->v, f->vlen); break;
+	}
+}
+
+/* Is a's path a parent of b's (b starts with a's path and a dot)? */
+static bool
+parent_of(const struct field *a, const struct field *b)
+{
+	return b->plen > a->plen && b->path[a->plen] == '.' &&
+	    memcmp(a->path, b->path, a->plen) == 0;
+}
+
+void
+event_emit(struct event *ev, struct jw *w)
+{
+	struct field *f = ev->f;
+	unsigned n = ev->n;
+	struct { const char *p; uint32_t len; } open[32];
+	unsigned depth = 0;
+
+	for (unsigned i = 1; i < n; i++) {
+		if (pcmp(&f[i - 1], &f[i]) <= 0)
+			continue;
+		struct field tmp = f[i];
+		unsigned j = i;
+		while (j > 0 && pcmp(&f[j - 1], &tmp) > 0) {
+			f[j] = f[j - 1];
+			j--;
+		}
+		f[j] = tmp;
+	}
+
+	jw_obj_open(w);
+	for (unsigned i = 0; i < n; i++) {
+		const char *p = f[i].path, *end = p + f[i].plen;
+		unsigned k = 0;
+
+		/* Keep the open objects this path shares. */
+		while (k < depth) {
+			const char *dot = memchr(p, '.', (size_t)(end - p));
+			if (dot == NULL || (size_t)(dot - p) != open[k].len ||
+			    memcmp(p, open[k].p, open[k].len) != 0)
+				break;
+			p = dot + 1;
+			k++;
+		}
+		while (depth > k) {
+			jw_obj_close(w);
+			depth--;
+		}
+		/* Open the rest of its parents. */
+		const char *dot;
+		while ((dot = memchr(p, '.', (size_t)(end - p))) != NULL &&
+		    depth < sizeof(open) / sizeof(open[0])) {
+			jw_key(w, p, (size_t)(dot - p));
+			jw_obj_open(w);
+			open[depth].p = p;
+			open[depth].len = (uint32_t)(dot - p);
+			depth++;
+			p = dot + 1;
+		}
+		size_t leaf = (size_t)(end - p);
+		if (i + 1 < n && parent_of(&f[i], &f[i + 1]) &&
+		    depth < sizeof(open) / sizeof(open[0])) {
+			jw_key(w, p, leaf);
+			jw_obj_open(w);
+			open[depth].p = p;
+			open[depth].len = (uint32_t)leaf;
+			depth++;
+			p = "_";
+			leaf = 1;
+		}
+		jw_key(w, p, leaf);
+		unsigned same = 1;
+		while (i + same < n && f[i + same].plen == f[i].plen &&
+		    memcmp(f[i + same].path, f[i].path, f[i].plen) == 0)
+			same++;
+		if (same == 1) {
+			value(w, &f[i]);
+		} else {
+			jw_arr_open(w);
+			for (unsigned s = 0; s < same; s++)
+				value(w, &f[i + s]);
+			jw_arr_close(w);
+			i += same - 1;
+		}
+	}
+	while (depth > 0) {
+		jw_obj_close(w);
+		depth--;
+	}
+	jw_obj_close(w);
+	jw_end(w);
+}
+
+/* --- time --------------------------------------------------------------- */
+
+static int
+dig2(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* "hh:mm:ss[.frac]" at s; returns chars read or 0; adds ms of the day. */
+static size_t
+clock_time(const char *s, size_t n, int64_t *ms)
+{
+	if (n < 8 || s[2] != ':' || s[5] != ':')
+		return 0;
+	int h = dig2(s), m = dig2(s + 3), sec = dig2(s + 6);
+	if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+		return 0;
+	if (sec == 60)
+		sec = 59;
+	*ms = ((int64_t)h * 3600 + m * 60 + sec) * 1000;
+	size_t i = 8;
+	if (i < n && (s[i] == '.' || s[i] == ',') && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9') {
+		int scale = 100, frac = 0;
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			frac += (s[i] - '0') * scale;
+			scale /= 10;
+			i++;
+		}
+		*ms += frac;
+	}
+	return i;
+}
+
+static int
+year_of(int64_t ms)
+{
+	int64_t y;
+	unsigned m, d;
+	civil_from_days(ms / 86400000, &y, &m, &d);
+	return (int)y;
+}
+
+/* "Mmm dd" or "Mmm  d" or "Mmm d": month and day; chars read or 0. */
+static size_t
+month_day(const char *s, size_t n, unsigned *mon, unsigned *day)
+{
+	if (n < 5 || s[3] != ' ')
+		return 0;
+	*mon = month_from_abbr(s);
+	if (*mon == 0)
+		return 0;
+	size_t i = 4;
+	if (s[i] == ' ')
+		i++;
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return 0;
+	unsigned d = (unsigned)(s[i++] - '0');
+	if (i < n && s[i] >= '0' && s[i] <= '9')
+		d = d * 10 + (unsigned)(s[i++] - '0');
+	if (d < 1 || d > 31)
+		return 0;
+	*day = d;
+	return i;
+}
+
+size_t
+ts_syslog(struct decode_ctx *c, const char *s, size_t n, int64_t *ms)
+{
+	unsigned mon, day;
+	int64_t tod;
+	size_t i = month_day(s, n, &mon, &day);
+
+	if (i == 0 || i >= n || s[i] != ' ')
+		return 0;
+	i++;
+	size_t t = clock_time(s + i, n - i, &tod);
+	if (t == 0)
+		return 0;
+	i += t;
+
+	if (c->cur_year == 0) {
+		c->cur_year = c->year ? c->year : year_of(c->now_ms);
+		if (!c->year) {
+			int64_t guess = days_from_civil(c->cur_year, mon, day) * 86400000 + tod;
+			if (guess > c->now_ms + 7 * 86400000LL)
+				c->cur_year--;
+		}
+	} else if (c->last_month && mon + 6 <= c->last_month) {
+		c->cur_year++;	/* back in time by half a year or more: New Year */
+	}
+	c->last_month = mon;
+	int64_t local = days_from_civil(c->cur_year, mon, day) * 86400000 + tod;
+	*ms = tz_local_to_utc(&c->tz, local);
+	return i;
+}
+
+size_t
+ts_clf(const char *s, size_t n, int64_t *ms)
+{
+	/* 10/Oct/2000:13:55:36 -0700 */
+	if (n < 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[20] != ' ')
+		return 0;
+	int d = dig2(s);
+	unsigned mon = month_from_abbr(s + 3);
+	int yh = dig2(s + 7), yl = dig2(s + 9);
+	int64_t tod;
+	if (d < 1 || d > 31 || mon == 0 || yh < 0 || yl < 0 ||
+	    clock_time(s + 12, 8, &tod) != 8)
+		return 0;
+	if ((s[21] != '+' && s[21] != '-'))
+		return 0;
+	int oh = dig2(s + 22), om = dig2(s + 24);
+	if (oh < 0 || om < 0)
+		return 0;
+	int64_t off = ((int64_t)oh * 60 + om) * 60000;
+	int64_t t = days_from_civil(yh * 100 + yl, mon, (unsigned)d) * 86400000 + tod;
+	*ms = s[21] == '+' ? t - off : t + off;
+	return 26;
+}
+
+size_t
+ts_iso(struct decode_ctx *c, const char *s, size_t n, int64_t *ms)
+{
+	bool zone;
+	size_t used = rfc3339_scan(s, n, ms, &zone);
+	if (used > 0 && !zone)
+		*ms = tz_local_to_utc(&c->tz, *ms);
+	return used;
+}
+
+/* "Sun Dec 04 04:47:44 2005", with or without the weekday, with or
+ * without a fraction of a second. */
+static size_t
+ts_asctime(struct decode_ctx *c, const char *s, size_t n, int64_t *ms)
+{
+	size_t i = 0;
+	unsigned mon, day;
+	int64_t tod;
+
+	if (n >= 4 && s[3] == ' ' && month_from_abbr(s) == 0)
+		i = 4;	/* a weekday */
+	size_t md = month_day(s + i, n - i, &mon, &day);
+	if (md == 0)
+		return 0;
+	i += md;
+	if (i >= n || s[i] != ' ')
+		return 0;
+	i++;
+	size_t t = clock_time(s + i, n - i, &tod);
+	if (t == 0)
+		return 0;
+	i += t;
+	if (i + 5 > n || s[i] != ' ')
+		return 0;
+	int yh = dig2(s + i + 1), yl = dig2(s + i + 3);
+	if (yh < 0 || yl < 0)
+		return 0;
+	i += 5;
+	int64_t local = days_from_civil(yh * 100 + yl, mon, day) * 86400000 + tod;
+	*ms = tz_local_to_utc(&c->tz, local);
+	return i;
+}
+
+bool
+ts_any(struct decode_ctx *c, const char *s, size_t n, int64_t *ms)
+{
+	int64_t v;
+
+	if (n == 0)
+		return false;
+	if (ts_iso(c, s, n, ms) == n || ts_clf(s, n, ms) == n ||
+	    ts_asctime(c, s, n, ms) == n)
+		return true;
+	/* Epoch seconds (10 digits) or milliseconds (13), with a fraction. */
+	size_t digits = 0;
+	while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+		digits++;
+	if ((digits == 10 || digits == 13) && parse_uint(s, digits, &v)) {
+		if (digits == n) {
+			*ms = digits == 10 ? v * 1000 : v;
+			return true;
+		}
+		if (digits == 10 && s[digits] == '.' && digits + 1 < n) {
+			int64_t frac = 0, scale = 100;
+			for (size_t i = digits + 1; i < n; i++) {
+				if (s[i] < '0' || s[i] > '9')
+					return false;
+				frac += (s[i] - '0') * scale;
+				scale /= 10;
+			}
+			*ms = v * 1000 + frac;
+			return true;
+		}
+	}
+	/* Syslog last: it moves the year-inference state. */
+	struct decode_ctx save = *c;
+	if (ts_syslog(c, s, n, ms) == n)
+		return true;
+	*c = save;
+	return false;
+}

@@ -1,0 +1,109 @@
+/*
+ * event.h - an event being decoded: a flat list of (dotted path, value)
+ * fields that the emitter writes as nested JSON.
+ *
+ * Parsers add fields that point into the input line wherever they can; a
+ * value that has to be rewritten (an unescaped quoted string, a formatted
+ * time) goes into the event's scratch arena.  Nothing here allocates per
+ * line: the arena and the field table are sized once, for --max-line.
+ *
+ * Invariants:
+ *  1. Every path and string value is valid UTF-8 (the line was validated
+ *     before any parser saw it, and parsers split only at ASCII bytes).
+ *  2. Field paths are dotted ECS names; the emitter nests them, writes
+ *     repeated paths as one array, and puts a value whose path is also a
+ *     parent of other paths under the key "_" of that object.
+ */
+#ifndef EVENT_DECODE_EVENT_H
+#define EVENT_DECODE_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jw.h"
+#include "rfc3339.h"
+
+#define EV_MAX_FIELDS 256
+
+enum vtype {
+	V_STR,		/* string, escaped when written */
+	V_INT,		/* integer in .i */
+	V_NUM,		/* number text already in JSON syntax */
+	V_TRUE,
+	V_RAW		/* JSON text written as is */
+};
+
+struct field {
+	const char *path;
+	const char *v;
+	uint32_t plen, vlen;
+	uint8_t type;
+	int64_t i;
+};
+
+struct event {
+	struct field f[EV_MAX_FIELDS];
+	unsigned n;
+	bool overflow;		/* more fields than EV_MAX_FIELDS were offered */
+	int64_t ts;		/* @timestamp, ms UTC */
+	bool has_ts;
+	const char *dataset;	/* the format's default event.dataset */
+	const char *why;	/* why the line did not decode */
+	char *scratch;
+	size_t used, cap;
+};
+
+/* Context shared by the parsers: settings and the state that runs across
+ * lines (year inference for year-less stamps). */
+struct decode_ctx {
+	struct tz tz;
+	int year;		/* --year, or 0 */
+	int64_t now_ms;		/* wall clock when the current input block was read */
+	/* Year inference: the year in use, and the last month seen. */
+	int cur_year;
+	unsigned last_month;
+	struct regex_set *rx;	/* -p/-P patterns, or NULL */
+};
+
+int event_init(struct event *ev, size_t max_line);
+void event_free(struct event *ev);
+void event_clear(struct event *ev);
+
+void ev_str(struct event *ev, const char *path, const char *v, size_t n);
+void ev_strz(struct event *ev, const char *path, const char *v);
+void ev_int(struct event *ev, const char *path, int64_t v);
+void ev_true(struct event *ev, const char *path);
+/* A string that may be a JSON number: typed as a number when it is one
+ * (and has no leading zeros or sign quirks), else kept as a string. */
+void ev_auto(struct event *ev, const char *path, const char *v, size_t n);
+/* A field whose path is not a literal (logfmt keys, capture names). */
+void ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
+    const char *v, size_t n);
+/* The value of the first field with this path, or NULL. */
+struct field *ev_find(struct event *ev, const char *path);
+
+/* Room in the scratch arena; NULL when it is full (the caller fails the
+ * line).  ev_keep() copies n bytes there. */
+char *ev_alloc(struct event *ev, size_t n);
+const char *ev_keep(struct event *ev, const char *s, size_t n);
+
+/* Write the event as one JSON object and end the record. */
+void event_emit(struct event *ev, struct jw *w);
+
+/* True when s[0, n) is a JSON number in canonical form. */
+bool is_json_number(const char *s, size_t n);
+/* Parse a whole unsigned decimal in s[0, n) into *v (no sign, no spaces). */
+bool parse_uint(const char *s, size_t n, int64_t *v);
+/* True when s[0, n) is an IPv4 or IPv6 address. */
+bool is_ip(const char *s, size_t n);
+
+/* Timestamps.  Each returns the number of characters read at the start of
+ * s, or 0, and sets *ms (UTC). */
+size_t ts_syslog(struct decode_ctx *c, const char *s, size_t n, int64_t *ms);
+size_t ts_clf(const char *s, size_t n, int64_t *ms);
+size_t ts_iso(struct decode_ctx *c, const char *s, size_t n, int64_t *ms);
+/* A whole string in any of the known forms (regex captures, logfmt). */
+bool ts_any(struct decode_ctx *c, const char *s, size_t n, int64_t *ms);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * fmt_json.c - NDJSON input passed through byte for byte, with the fields
+ * every event must have spliced in where they are missing.
+ *
+ * Re-serialising through a tree would reorder keys, reformat numbers and
+ * cost microseconds a line; instead jscan validates the line and finds the
+ * top-level members, and the output is the input with insertions.  A flat
+ * dotted key ("event.id") counts as present, since readers of dotted paths
+ * find it.
+ */
+#include "formats.h"
+#include "jscan.h"
+
+#include <string.h>
+
+#define MAX_MEMBERS 512
+
+static const struct jscan_member *
+member(const struct jscan_member *m, size_t n, const char *key)
+{
+	size_t len = strlen(key);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].klen == len && memcmp(m[i].key, key, len) == 0)
+			return &m[i];
+	return NULL;
+}
+
+int
+fmt_json(struct jw *w, const char *s, size_t n, const struct json_extra *x,
+    const char **why)
+{
+	struct jscan_member m[MAX_MEMBERS];
+	struct jscan_err e;
+	size_t count;
+	char type = jscan(s, n, m, MAX_MEMBERS, &count, &e);
+
+	if (type == 0) {
+		*why = e.msg;
+		return -1;
+	}
+	if (type != '{') {
+		*why = type == '[' ? "not a JSON object (an array)" : "not a JSON object";
+		return -1;
+	}
+	if (count > MAX_MEMBERS)
+		count = MAX_MEMBERS;
+
+	/* The object's own bytes, without surrounding white space. */
+	const char *open = memchr(s, '{', n);
+	const char *close = s + n - 1;
+	while (*close != '}')
+		close--;
+
+	const struct jscan_member *evm = member(m, count, "event");
+	bool want_id = member(m, count, "event.id") == NULL;
+	bool want_ds = x->dataset != NULL && member(m, count, "event.dataset") == NULL;
+	bool want_raw = x->keep_raw && member(m, count, "event.original") == NULL;
+	const char *cur = open;
+
+	/* Into an existing "event" object: what it lacks, after its '{'. */
+	if (evm != NULL && evm->type == '{') {
+		struct jscan_member em[64];
+		size_t ec = jscan_members(evm->val, evm->vlen, em, 64);
+		want_id = want_id && member(em, ec < 64 ? ec : 64, "id") == NULL;
+		want_ds = want_ds && member(em, ec < 64 ? ec : 64, "dataset") == NULL;
+		want_raw = want_raw && member(em, ec < 64 ? ec : 64, "original") == NULL;
+		if (want_id || want_ds || want_raw) {
+			const char *brace = evm->val + 1;
+			jw_bytes(w, cur, (size_t)(brace - cur));
+			/* Nested writer state: we are inside the event object. */
+			w->depth = 1;
+			w->comma = 0;
+			w->after_key = false;
+			if (want_id) {
+				jw_keyz(w, "id");
+				jw_str(w, x->id, 32);
+			}
+			if (want_ds) {
+				jw_keyz(w, "dataset");
+				jw_strz(w, x->dataset);
+			}
+			if (want_raw) {
+				jw_keyz(w, "original");
+				jw_str(w, s, n);
+			}
+			if (ec > 0)
+				jw_bytes(w, ",", 1);
+			cur = brace;
+		}
+		want_id = want_ds = want_raw = false;
+	} else if (evm != NULL) {
+		want_id = want_ds = want_raw = false;	/* not an object: leave it be */
+	}
+
+	jw_bytes(w, cur, (size_t)(close - cur));
+	w->depth = 1;
+	w->comma = count > 0 ? 2 : 0;	/* bit 1: the next member needs a comma */
+	w->after_key = false;
+	if (member(m, count, "@timestamp") == NULL) {
+		jw_keyz(w, "@timestamp");
+		jw_str(w, x->ts, RFC3339_LEN);
+	}
+	if (want_id || want_ds || want_raw) {
+		jw_keyz(w, "event");
+		jw_obj_open(w);
+		if (want_id) {
+			jw_keyz(w, "id");
+			jw_str(w, x->id, 32);
+		}
+		if (want_ds) {
+			jw_keyz(w, "dataset");
+			jw_strz(w, x->dataset);
+		}
+		if (want_raw) {
+			jw_keyz(w, "original");
+			jw_str(w, s, n);
+		}
+		jw_obj_close(w);
+	}
+	if (x->host != NULL && member(m, count, "host") == NULL &&
+	    member(m, count, "host.name") == NULL) {
+		jw_keyz(w, "host");
+		jw_obj_open(w);
+		jw_keyz(w, "name");
+		jw_strz(w, x->host);
+		jw_obj_close(w);
+	}
+	if (x->file != NULL && member(m, count, "log") == NULL &&
+	    member(m, count, "log.file.path") == NULL) {
+		jw_keyz(w, "log");
+		jw_obj_open(w);
+		jw_keyz(w, "file");
+		jw_obj_open(w);
+		jw_keyz(w, "path");
+		jw_strz(w, x->file);
+		jw_obj_close(w);
+		jw_obj_close(w);
+	}
+	jw_bytes(w, "}", 1);
+	jw_end(w);
+	return 0;
+}
