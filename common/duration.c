@@ -86,8 +86,10 @@ duration_format(int64_t ms, char *out, size_t size)
 			continue;
 		ms -= n * units[i].ms;
 		int w = snprintf(out + len, size - len, "%lld%s", (long long)n, units[i].name);
-		if (w < 0 || (size_t)w >= size - len)
+		if (w < 0 || (size_t)w >= size - len) {
+			out[len] = '\0';	/* end at the last whole unit, as the length says */
 			break;
+		}
 		len += (size_t)w;
 	}
 	return len;

@@ -9,6 +9,7 @@
 #include "b64.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -219,11 +220,16 @@ jw_double(struct jw *w, double v)
 		jw_null(w);
 		return;
 	}
-	if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+	/* The range test comes first: converting a double outside int64's
+	 * range is undefined behaviour. */
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
 		jw_int(w, (int64_t)v);
 		return;
 	}
-	for (int prec = 15; prec <= 17; prec++) {
+	/* A normal double whose shortest text has at most 15 digits gets
+	 * exactly that text from %.15g.  A subnormal holds fewer digits, so
+	 * start lower there (5e-324, not 4.94065645841247e-324). */
+	for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 		n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
 			break;

@@ -99,7 +99,9 @@ reject_long_begin(struct reject *rj, uint64_t lineno, const char *why)
 		return;
 	head(rj, lineno, why);
 	jw_keyz(&rj->out, "raw_b64");
-	jw_bytes(&rj->out, "\"", 1);
+	/* jw_raw, not jw_bytes: the writer must see the value begin, or the
+	 * "bytes" key after it goes without its comma. */
+	jw_raw(&rj->out, "\"", 1);
 }
 
 void
@@ -113,6 +115,8 @@ reject_long_chunk(struct reject *rj, const char *p, size_t n)
 		rj->carry[rj->ncarry++] = (unsigned char)*p++;
 		n--;
 	}
+	if (rj->ncarry > 0 && rj->ncarry < 3)
+		return;		/* all of p went into the carry: keep it */
 	if (rj->ncarry == 3) {
 		char *o = jw_reserve(w, 4);
 		if (o != NULL)

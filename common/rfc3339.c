@@ -47,8 +47,13 @@ two(char *o, unsigned v)
 void
 rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 {
-	int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-	int64_t rem = ms - days * 86400000;
+	/* Floor division that neither negates ms nor multiplies back, either
+	 * of which overflows near INT64_MIN. */
+	int64_t days = ms / 86400000, rem = ms % 86400000;
+	if (rem < 0) {
+		days--;
+		rem += 86400000;
+	}
 	int64_t y;
 	unsigned m, d;
 
