@@ -281,10 +281,11 @@ syslog_decode(struct decode_ctx *c, struct event *ev, const char *s, size_t n,
 			prog->p = s + i;
 			prog->n = trim_right(s + i, pe - i);
 			ev_str(ev, "process.name", prog->p, prog->n);
-			if (m < n && s[m] == ' ')
-				m++;
 		}
 	}
+	/* Leading white space is layout, not content (loghub agrees). */
+	while (m < n && (s[m] == ' ' || s[m] == '\t'))
+		m++;
 	msg->p = s + m;
 	msg->n = trim_right(s + m, n - m);
 	ev_str(ev, "message", msg->p, msg->n);

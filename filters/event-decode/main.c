@@ -71,6 +71,7 @@ struct state {
 	size_t pend_len;
 	uint64_t pend_lineno;
 	long long pend_lines;
+	bool pend_overflow;	/* it began as a continuation past the caps */
 	struct tally t;
 	struct jw scratch;	/* --test: where json output goes */
 	bool in_long;		/* a line over --max-line is being rejected */
@@ -256,7 +257,8 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 		char ts[RFC3339_LEN], id[32];
 		const char *why = NULL;
 		struct json_extra x = {
-			.id = id, .ts = ts, .dataset = st->o.source, .host = st->o.host,
+			.id = id, .ts = ts, .host = st->o.host,
+			.dataset = st->o.source ? st->o.source : "json",
 			.file = st->file, .keep_raw = st->o.keep_raw,
 		};
 		rfc3339_format(now_ms(), ts);
@@ -309,16 +311,6 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 
 /* --- multiline ---------------------------------------------------------- */
 
-static void
-flush_pending(struct state *st)
-{
-	if (st->pend_len == 0)
-		return;
-	decode_and_emit(st, st->pend, st->pend_len, st->pend_lineno);
-	st->pend_len = 0;
-	st->pend_lines = 0;
-}
-
 static bool
 decodes(struct state *st, const char *s, size_t n)
 {
@@ -330,11 +322,33 @@ decodes(struct state *st, const char *s, size_t n)
 }
 
 static void
+flush_pending(struct state *st)
+{
+	if (st->pend_len == 0)
+		return;
+	if (st->pend_overflow) {
+		bool ok = decodes(st, st->pend, strcspn(st->pend, "\n"));
+		if (!ok) {
+			reject(st, st->pend_lineno, "continuation past --multiline-lines or --max-line",
+			    st->pend, st->pend_len);
+			st->pend_len = 0;
+			st->pend_lines = 0;
+			return;
+		}
+	}
+	decode_and_emit(st, st->pend, st->pend_len, st->pend_lineno);
+	st->pend_len = 0;
+	st->pend_lines = 0;
+}
+
+static void
 multiline(struct state *st, const char *s, size_t n, uint64_t lineno)
 {
-	if (st->pend_len > 0 && st->pend_lines < st->o.multiline_lines &&
-	    st->pend_len + 1 + n <= st->o.max_line &&
-	    (s[0] == ' ' || s[0] == '\t' || !decodes(st, s, n))) {
+	bool cont = st->pend_len > 0 &&
+	    (s[0] == ' ' || s[0] == '\t' || !decodes(st, s, n));
+
+	if (cont && st->pend_lines < st->o.multiline_lines &&
+	    st->pend_len + 1 + n <= st->o.max_line) {
 		st->pend[st->pend_len++] = '\n';
 		memcpy(st->pend + st->pend_len, s, n);
 		st->pend_len += n;
@@ -347,6 +361,7 @@ multiline(struct state *st, const char *s, size_t n, uint64_t lineno)
 	st->pend_len = n;
 	st->pend_lines = 1;
 	st->pend_lineno = lineno;
+	st->pend_overflow = cont;
 }
 
 /* --- --test ------------------------------------------------------------- */
