@@ -1,0 +1,21 @@
+# common.bash - loaded by every t/*.bats file: assertions, paths, helpers.
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${SLUICE_BIN:-$ROOT/bin}
+DATA=$ROOT/t/data
+PATH="$BIN:$PATH"
+export ROOT BIN DATA PATH
+
+# validate KIND [FILE]: every NDJSON line of FILE (or stdin) against
+# schema/KIND.schema.json, with Debian's python3-jsonschema.
+validate() {
+	/usr/bin/python3 "$ROOT/t/helpers/validate.py" "$ROOT/schema/$1.schema.json" ${2:+"$2"}
+}
+
+# json_lines FILE: how many lines of FILE are valid JSON objects.
+json_lines() {
+	jq -c 'select(type == "object")' "$1" | wc -l
+}
