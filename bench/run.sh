@@ -1,0 +1,181 @@
+#!/bin/sh
+# run.sh - benchmark bin/event-decode against mawk and jq on generated logs.
+# Called by `make bench` (after `make all`) from the project root; see
+# bench/README.md.
+#
+# Environment:
+#   BENCH_LINES     lines per generated file (default 1000000)
+#   BENCH_RUNS      timed runs per command; the median is reported (default 5)
+#   BENCH_SEED      generator seed (default 1)
+#   BENCH_CPU       CPU to pin every measured process to with taskset (default 0;
+#                   empty: no pinning)
+#   BENCH_JQ_LINES  lines of the ndjson slice given to jq (default 100000)
+#   EVENT_DECODE    the program under test (default bin/event-decode)
+#   PYTHON          python3 to run gen.py and measure.py with (default python3)
+#
+#   BENCH_STRICT    1: exit 1 when event-decode misses a target (default 0)
+#
+# Exit status: 0 when every command ran and wrote one line per input line
+# (and, with BENCH_STRICT=1, every target was met); 1 otherwise; 2 when the
+# benchmark itself could not run.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+LINES=${BENCH_LINES:-1000000}
+RUNS=${BENCH_RUNS:-5}
+SEED=${BENCH_SEED:-1}
+CPU=${BENCH_CPU-0}
+JQ_LINES=${BENCH_JQ_LINES:-100000}
+ED=${EVENT_DECODE:-bin/event-decode}
+PY=${PYTHON:-python3}
+DATA=bench/data
+
+die() { echo "bench: $*" >&2; exit 2; }
+
+case $LINES in ''|*[!0-9]*) die "BENCH_LINES must be a positive integer" ;; esac
+case $RUNS in ''|*[!0-9]*) die "BENCH_RUNS must be a positive integer" ;; esac
+case $JQ_LINES in ''|*[!0-9]*) die "BENCH_JQ_LINES must be a positive integer" ;; esac
+if [ "$LINES" -lt 1 ] || [ "$RUNS" -lt 1 ] || [ "$JQ_LINES" -lt 1 ]; then
+	die "BENCH_LINES, BENCH_RUNS and BENCH_JQ_LINES must be at least 1"
+fi
+command -v "$PY" >/dev/null 2>&1 || die "$PY not found"
+
+mkdir -p "$DATA"
+
+# newer A B: A was modified after B (find -newer: POSIX, unlike test -nt).
+newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
+
+# gen KIND: make $DATA/KIND.log unless it is there for the same lines and
+# seed and is newer than gen.py.
+gen() {
+	f=$DATA/$1.log
+	want="lines=$LINES seed=$SEED"
+	if [ -f "$f" ] && [ -f "$f.stamp" ] && [ "$(cat "$f.stamp")" = "$want" ] &&
+	   ! newer bench/gen.py "$f"; then
+		echo "bench: $f: cached ($want)" >&2
+		return 0
+	fi
+	echo "bench: $f: generating ($want)" >&2
+	rm -f "$f.stamp"
+	"$PY" bench/gen.py "$1" -n "$LINES" -s "$SEED" >"$f.tmp" || die "gen.py $1 failed"
+	mv "$f.tmp" "$f"
+	echo "$want" >"$f.stamp"
+}
+
+gen combined
+gen sshd
+gen ndjson
+
+# The slice of the ndjson file that jq gets (jq is slow).
+slice=$DATA/ndjson.slice.log
+[ "$JQ_LINES" -lt "$LINES" ] || JQ_LINES=$LINES
+want="lines=$JQ_LINES of $(cat "$DATA/ndjson.log.stamp")"
+if [ ! -f "$slice" ] || [ ! -f "$slice.stamp" ] || [ "$(cat "$slice.stamp")" != "$want" ] ||
+   newer "$DATA/ndjson.log" "$slice"; then
+	head -n "$JQ_LINES" "$DATA/ndjson.log" >"$slice.tmp"
+	mv "$slice.tmp" "$slice"
+	echo "$want" >"$slice.stamp"
+fi
+
+# Pinning: only when taskset exists and can pin to that CPU here.
+pin=
+if [ -n "$CPU" ]; then
+	if ! command -v taskset >/dev/null 2>&1; then
+		echo "bench: taskset not found (util-linux): processes are not pinned" >&2
+	elif ! taskset -c "$CPU" true 2>/dev/null; then
+		echo "bench: taskset -c $CPU fails here: processes are not pinned" >&2
+	else
+		pin="-c $CPU"
+	fi
+fi
+
+results=$(mktemp "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+trap 'rm -f "$results"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# measure LABEL FORMAT FILE [measure.py options --] CMD...
+measure() {
+	label=$1 fmt=$2 file=$3
+	shift 3
+	# shellcheck disable=SC2086
+	"$PY" bench/measure.py run -r "$results" -n "$RUNS" $pin -l "$label" -f "$fmt" \
+		-i "$file" "$@" || true
+}
+
+# Throughput targets for event-decode (lines/s by wall clock) and its RSS cap.
+RSS_MIB=20
+
+have_ed=1
+case $ED in
+*/*) [ -f "$ED" ] && [ -x "$ED" ] ;;
+*) command -v "$ED" >/dev/null 2>&1 ;;
+esac || {
+	echo "bench: $ED not found or not executable: its rows are skipped" >&2
+	have_ed=0
+}
+have_mawk=1; command -v mawk >/dev/null 2>&1 || { have_mawk=0; echo "bench: mawk not found (make deps): its rows are skipped" >&2; }
+have_jq=1; command -v jq >/dev/null 2>&1 || { have_jq=0; echo "bench: jq not found (make deps): its row is skipped" >&2; }
+
+edname=$(basename "$ED")
+
+if [ $have_ed = 1 ]; then
+	measure "$edname" combined "$DATA/combined.log" \
+		--target-lps 1000000 --target-rss-mib $RSS_MIB -- "$ED" -f combined
+fi
+if [ $have_mawk = 1 ]; then
+	measure "mawk -f combined.awk" combined "$DATA/combined.log" -- mawk -f bench/combined.awk
+	measure "mawk {print}" combined "$DATA/combined.log" -- mawk '{print}'
+fi
+
+if [ $have_ed = 1 ]; then
+	measure "$edname" sshd "$DATA/sshd.log" \
+		--target-lps 1000000 --target-rss-mib $RSS_MIB -- "$ED" -f sshd
+fi
+if [ $have_mawk = 1 ]; then
+	measure "mawk -f sshd.awk" sshd "$DATA/sshd.log" -- mawk -f bench/sshd.awk
+	measure "mawk {print}" sshd "$DATA/sshd.log" -- mawk '{print}'
+fi
+
+if [ $have_ed = 1 ]; then
+	measure "$edname" json "$DATA/ndjson.log" \
+		--target-lps 1500000 --target-rss-mib $RSS_MIB -- "$ED" -f json
+fi
+if [ $have_jq = 1 ]; then
+	measure "jq -c . (slice)" json "$slice" \
+		--note "jq ran on the first $JQ_LINES lines only; its per-line figures (lines/s, MB/s) compare directly, its wall and CPU s are for the slice" \
+		-- jq -c .
+fi
+if [ $have_mawk = 1 ]; then
+	measure "mawk {print}" json "$DATA/ndjson.log" -- mawk '{print}'
+fi
+
+# Report.
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+ed_version=$("$ED" --version 2>/dev/null | head -n 1) || ed_version=
+echo
+echo "sluice bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), ${cpu_model:-unknown CPU}, $(nproc 2>/dev/null || echo '?') CPUs"
+rss_how="peak RSS from GNU time"
+[ -x /usr/bin/time ] || rss_how="no GNU time: RSS is an upper bound"
+echo "runs: $RUNS timed (+1 untimed check) per row, median shown; $([ -n "$pin" ] && echo "pinned with taskset $pin" || echo "not pinned"); input on stdin from bench/data (page cache), output to /dev/null; $rss_how"
+ed_state=${ed_version:+ ($ed_version)}
+[ $have_ed = 1 ] || ed_state=" (NOT FOUND: its rows are missing)"
+echo "program under test: $ED$ed_state; peers: $(mawk -W version 2>&1 | head -n 1), $(jq --version 2>&1)"
+echo "files: $(for k in combined sshd ndjson; do printf '%s.log %s MB  ' "$k" $(( $(wc -c <"$DATA/$k.log") / 1000000 )); done)"
+echo "targets (event-decode): combined, sshd >= 1,000,000 lines/s; json >= 1,500,000 lines/s (by wall clock); max RSS < $RSS_MIB MiB"
+echo
+[ -s "$results" ] || die "nothing was measured"
+status=0
+"$PY" bench/measure.py report "$results" >"$DATA/results.txt" || status=$?
+cat "$DATA/results.txt"
+case $status in
+0) ;;
+1) echo; echo "bench: a target was missed (exit status 1 only with BENCH_STRICT=1)"
+   [ "${BENCH_STRICT:-0}" = 1 ] || status=0 ;;
+*) echo; echo "bench: a measured program failed or wrote the wrong number of lines"; status=1 ;;
+esac
+if [ $have_ed = 0 ]; then
+	echo; echo "bench: $ED was not found, so it was not measured"; status=1
+fi
+exit $status
