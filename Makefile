@@ -61,8 +61,11 @@ DEBS := gcc make libc6-dev pkg-config \
 	python3 python3-jsonschema jq mawk
 
 .PHONY: all check deps install clean bench demo lint units
+# bin/ holds the plain build only; variant builds stay in their directory.
 all: $(BINS)
+ifeq ($(O),build)
 	@mkdir -p bin && for p in $(PROGRAMS); do ln -sf ../$(O)/bin/$$p bin/$$p; done
+endif
 
 # Objects: one rule for common/, filters/ and unit tests alike.
 $(O)/%.o: %.c

@@ -79,8 +79,11 @@ hash128_hex(struct hash128 h, uint64_t total, char out[32])
 	b = fmix64(b);
 	a += b;
 	b += a;
-	for (int i = 0; i < 16; i++) {
-		out[i] = hex[(a >> (60 - 4 * i)) & 15];
-		out[16 + i] = hex[(b >> (60 - 4 * i)) & 15];
+	/* A nibble at a time from the low end, filling each half backwards. */
+	for (int i = 15; i >= 0; i--) {
+		out[i] = hex[a & 15];
+		out[16 + i] = hex[b & 15];
+		a >>= 4;
+		b >>= 4;
 	}
 }

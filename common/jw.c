@@ -7,6 +7,7 @@
  */
 #include "jw.h"
 #include "b64.h"
+#include "swar.h"
 
 #include <errno.h>
 #include <float.h>
@@ -55,10 +56,8 @@ jw_free(struct jw *w)
 }
 
 char *
-jw_reserve(struct jw *w, size_t n)
+jw_grow(struct jw *w, size_t n)
 {
-	if (w->cap - w->len >= n)
-		return w->buf + w->len;
 	size_t cap = w->cap ? w->cap : INITIAL;
 	while (cap - w->len < n)
 		cap *= 2;
@@ -127,49 +126,85 @@ void jw_obj_close(struct jw *w) { close_(w, '}'); }
 void jw_arr_open(struct jw *w) { open_(w, '['); }
 void jw_arr_close(struct jw *w) { close_(w, ']'); }
 
+char *
+jw_escape_to(char *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	while (i < n) {
+		while (i + 8 <= n) {
+			uint64_t x;
+			memcpy(&x, s + i, 8);
+			if (swar_json_special(x))
+				break;
+			memcpy(o, s + i, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		/* A tail of a string of 8 or more: check the last 8 bytes, which
+		 * overlap what is done, and copy the tail if they are clean. */
+		if (n >= 8 && n - i < 8) {
+			uint64_t x;
+			memcpy(&x, s + n - 8, 8);
+			if (!swar_json_special(x)) {
+				/* s[n-8, i) was plain, so it is the last output. */
+				memcpy(o - (i - (n - 8)), s + n - 8, 8);
+				return o + (n - i);
+			}
+		}
+		unsigned char c = (unsigned char)s[i++];
+		if (!needs_escape[c]) {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		default:
+			*o++ = 'u'; *o++ = '0'; *o++ = '0';
+			*o++ = hex[c >> 4]; *o++ = hex[c & 15];
+		}
+	}
+	return o;
+}
+
 void
 jw_escaped(struct jw *w, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	char *o = jw_reserve(w, 6 * n);
+	if (o != NULL)
+		w->len = (size_t)(jw_escape_to(o, s, n) - w->buf);
+}
 
-	while (p < e) {
-		const unsigned char *run = p;
-		while (p < e && !needs_escape[*p])
-			p++;
-		if (p > run)
-			jw_bytes(w, (const char *)run, (size_t)(p - run));
-		if (p == e)
-			break;
-		char *o = jw_reserve(w, 6);
-		if (o == NULL)
-			return;
-		unsigned char c = *p++;
-		o[0] = '\\';
-		switch (c) {
-		case '"': o[1] = '"'; w->len += 2; break;
-		case '\\': o[1] = '\\'; w->len += 2; break;
-		case '\n': o[1] = 'n'; w->len += 2; break;
-		case '\r': o[1] = 'r'; w->len += 2; break;
-		case '\t': o[1] = 't'; w->len += 2; break;
-		case '\b': o[1] = 'b'; w->len += 2; break;
-		case '\f': o[1] = 'f'; w->len += 2; break;
-		default:
-			o[1] = 'u'; o[2] = '0'; o[3] = '0';
-			o[4] = hex[c >> 4]; o[5] = hex[c & 15];
-			w->len += 6;
-		}
-	}
+/* A quoted string, and the colon after it when it is a key. */
+static void
+quoted(struct jw *w, const char *s, size_t n, bool key)
+{
+	char *o = jw_reserve(w, 6 * n + 3);
+	if (o == NULL)
+		return;
+	*o++ = '"';
+	o = jw_escape_to(o, s, n);
+	*o++ = '"';
+	if (key)
+		*o++ = ':';
+	w->len = (size_t)(o - w->buf);
 }
 
 void
 jw_key(struct jw *w, const char *k, size_t n)
 {
 	sep(w);
-	put(w, '"');
-	jw_escaped(w, k, n);
-	put(w, '"');
-	put(w, ':');
+	quoted(w, k, n, true);
 	w->after_key = true;
 }
 
@@ -183,9 +218,20 @@ void
 jw_str(struct jw *w, const char *s, size_t n)
 {
 	sep(w);
-	put(w, '"');
-	jw_escaped(w, s, n);
-	put(w, '"');
+	quoted(w, s, n, false);
+}
+
+void
+jw_str_plain(struct jw *w, const char *s, size_t n)
+{
+	sep(w);
+	char *o = jw_reserve(w, n + 2);
+	if (o == NULL)
+		return;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	w->len += n + 2;
 }
 
 void
@@ -194,8 +240,8 @@ jw_strz(struct jw *w, const char *s)
 	jw_str(w, s, strlen(s));
 }
 
-void
-jw_int(struct jw *w, int64_t v)
+char *
+jw_int_to(char *o, int64_t v)
 {
 	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -206,8 +252,17 @@ jw_int(struct jw *w, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
+	memcpy(o, p, (size_t)(e - p));
+	return o + (e - p);
+}
+
+void
+jw_int(struct jw *w, int64_t v)
+{
 	sep(w);
-	jw_bytes(w, p, (size_t)(e - p));
+	char *o = jw_reserve(w, 24);
+	if (o != NULL)
+		w->len = (size_t)(jw_int_to(o, v) - w->buf);
 }
 
 void

@@ -45,7 +45,15 @@ void jw_free(struct jw *w);
 
 /* Make room for n more bytes; returns a pointer to write them at (the caller
  * then adds n to ->len), or NULL when memory is short (->err is ENOMEM). */
-char *jw_reserve(struct jw *w, size_t n);
+char *jw_grow(struct jw *w, size_t n);
+
+static inline char *
+jw_reserve(struct jw *w, size_t n)
+{
+	if (w->cap - w->len >= n)
+		return w->buf + w->len;
+	return jw_grow(w, n);
+}
 
 void jw_obj_open(struct jw *w);
 void jw_obj_close(struct jw *w);
@@ -54,6 +62,8 @@ void jw_arr_close(struct jw *w);
 void jw_key(struct jw *w, const char *k, size_t n);
 void jw_keyz(struct jw *w, const char *k);
 void jw_str(struct jw *w, const char *s, size_t n);
+/* A string known to need no escaping (digits, hex, a time, a literal). */
+void jw_str_plain(struct jw *w, const char *s, size_t n);
 void jw_strz(struct jw *w, const char *s);
 void jw_int(struct jw *w, int64_t v);
 void jw_double(struct jw *w, double v);	/* shortest text that reads back equal */
@@ -66,6 +76,12 @@ void jw_b64(struct jw *w, const char *data, size_t n);	/* a base64 string value 
 void jw_bytes(struct jw *w, const char *s, size_t n);
 /* Escape s into the buffer without quotes (to build a string in pieces). */
 void jw_escaped(struct jw *w, const char *s, size_t n);
+
+/* Low-level pieces for callers that write into jw_reserve()d space
+ * themselves: escape s[0, n) to o (room for 6n bytes), and an integer (room
+ * for 20 bytes).  Both return the end of what they wrote. */
+char *jw_escape_to(char *o, const char *s, size_t n);
+char *jw_int_to(char *o, int64_t v);
 
 /* End a record: newline, reset nesting, flush if past the mark. */
 void jw_end(struct jw *w);

@@ -15,6 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CACHE_SLOTS 1024
+#define TRANS_MAX 96
+
+/* The bytes between the value of a field with path `prev` (NULL: the
+ * record's opening brace) and the value of one with path `cur`: closing
+ * braces, a comma, opening braces with their keys, and cur's key. */
+struct transition {
+	const char *prev, *cur;
+	uint8_t len;
+	uint8_t depth;		/* objects open after it, the record's own included */
+	char bytes[TRANS_MAX];	/* copied whole: a fixed size copies fastest */
+};
+
 int
 event_init(struct event *ev, size_t max_line)
 {
@@ -23,14 +36,17 @@ event_init(struct event *ev, size_t max_line)
 	 * the joined lines of a multiline event. */
 	ev->cap = 2 * max_line + 4096;
 	ev->scratch = malloc(ev->cap);
-	return ev->scratch == NULL ? -1 : 0;
+	ev->cache = calloc(CACHE_SLOTS, sizeof(struct transition));
+	return ev->scratch == NULL || ev->cache == NULL ? -1 : 0;
 }
 
 void
 event_free(struct event *ev)
 {
 	free(ev->scratch);
+	free(ev->cache);
 	ev->scratch = NULL;
+	ev->cache = NULL;
 }
 
 void
@@ -64,53 +80,37 @@ ev_keep(struct event *ev, const char *s, size_t n)
 	return p;
 }
 
-void
-ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
-    const char *v, size_t n)
+struct field *
+ev_add(struct event *ev, const char *path, size_t plen, uint8_t type,
+    const char *v, size_t n, bool stable)
 {
 	if (ev->n >= EV_MAX_FIELDS) {
 		ev->overflow = true;
-		return;
+		return NULL;
 	}
 	struct field *f = &ev->f[ev->n++];
 	f->path = path;
 	f->plen = (uint32_t)plen;
 	f->type = type;
+	f->stable = stable;
 	f->v = v;
 	f->vlen = (uint32_t)n;
 	f->i = 0;
+	return f;
 }
 
 void
-ev_str(struct event *ev, const char *path, const char *v, size_t n)
+ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
+    const char *v, size_t n)
 {
-	ev_field(ev, path, strlen(path), V_STR, v, n);
+	ev_add(ev, path, plen, type, v, n, false);
 }
 
 void
-ev_strz(struct event *ev, const char *path, const char *v)
+ev_field_stable(struct event *ev, const char *path, size_t plen, uint8_t type,
+    const char *v, size_t n)
 {
-	ev_field(ev, path, strlen(path), V_STR, v, strlen(v));
-}
-
-void
-ev_int(struct event *ev, const char *path, int64_t v)
-{
-	ev_field(ev, path, strlen(path), V_INT, NULL, 0);
-	if (!ev->overflow)
-		ev->f[ev->n - 1].i = v;
-}
-
-void
-ev_true(struct event *ev, const char *path)
-{
-	ev_field(ev, path, strlen(path), V_TRUE, NULL, 0);
-}
-
-void
-ev_auto(struct event *ev, const char *path, const char *v, size_t n)
-{
-	ev_field(ev, path, strlen(path), is_json_number(v, n) ? V_NUM : V_STR, v, n);
+	ev_add(ev, path, plen, type, v, n, true);
 }
 
 struct field *
@@ -216,8 +216,21 @@ is_ip(const char *s, size_t n)
 static int
 pcmp(const struct field *a, const struct field *b)
 {
-	size_t n = a->plen < b->plen ? a->plen : b->plen;
-	for (size_t i = 0; i < n; i++) {
+	size_t n = a->plen < b->plen ? a->plen : b->plen, i = 0;
+
+	if (a->path == b->path)
+		return (int)a->plen - (int)b->plen;
+	/* Skip the shared prefix eight bytes at a time (paths share long
+	 * prefixes: http.response.body.bytes, http.response.status_code). */
+	while (i + 8 <= n) {
+		uint64_t x, y;
+		memcpy(&x, a->path + i, 8);
+		memcpy(&y, b->path + i, 8);
+		if (x != y)
+			break;
+		i += 8;
+	}
+	for (; i < n; i++) {
 		unsigned ca = (unsigned char)a->path[i], cb = (unsigned char)b->path[i];
 		if (ca == cb)
 			continue;
@@ -235,9 +248,38 @@ value(struct jw *w, const struct field *f)
 {
 	switch (f->type) {
 	case V_STR: jw_str(w, f->v, f->vlen); break;
+	case V_PLAIN: jw_str_plain(w, f->v, f->vlen); break;
 	case V_INT: jw_int(w, f->i); break;
 	case V_TRUE: jw_bool(w, true); break;
 	default: jw_raw(w, f->v, f->vlen); break;
+	}
+}
+
+/* A value written straight into reserved space (6 bytes per byte of a
+ * string, 32 more). */
+static inline char *
+put_value(char *o, const struct field *f)
+{
+	switch (f->type) {
+	case V_STR:
+		*o++ = '"';
+		o = jw_escape_to(o, f->v, f->vlen);
+		*o++ = '"';
+		return o;
+	case V_PLAIN:
+		*o++ = '"';
+		memcpy(o, f->v, f->vlen);
+		o += f->vlen;
+		*o++ = '"';
+		return o;
+	case V_INT:
+		return jw_int_to(o, f->i);
+	case V_TRUE:
+		memcpy(o, "true", 4);
+		return o + 4;
+	default:
+		memcpy(o, f->v, f->vlen);
+		return o + f->vlen;
 	}
 }
 
@@ -249,14 +291,73 @@ parent_of(const struct field *a, const struct field *b)
 	    memcmp(a->path, b->path, a->plen) == 0;
 }
 
-void
-event_emit(struct event *ev, struct jw *w)
+/* Number of parent objects of a path (its dots). */
+static unsigned
+parents(const char *p, size_t n)
 {
-	struct field *f = ev->f;
-	unsigned n = ev->n;
-	struct { const char *p; uint32_t len; } open[32];
-	unsigned depth = 0;
+	unsigned k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += p[i] == '.';
+	return k;
+}
 
+/* Build the transition from prev (or the start) to cur into t.  Paths of
+ * stable fields are literals or capture names, which need no escaping.
+ * Returns false when it does not fit. */
+static bool
+build(struct transition *t, const struct field *prev, const struct field *cur)
+{
+	const char *q = cur->path, *qe = q + cur->plen;
+	size_t len = 0;
+	unsigned dq = parents(cur->path, cur->plen), common = 0;
+
+	if (prev != NULL) {
+		const char *p = prev->path, *pe = p + prev->plen;
+		unsigned dp = parents(prev->path, prev->plen);
+		/* Shared parent components. */
+		while (common < dp && common < dq) {
+			const char *pd = memchr(p, '.', (size_t)(pe - p));
+			const char *qd = memchr(q, '.', (size_t)(qe - q));
+			if (pd - p != qd - q || memcmp(p, q, (size_t)(pd - p)) != 0)
+				break;
+			p = pd + 1;
+			q = qd + 1;
+			common++;
+		}
+		for (unsigned k = common; k < dp; k++) {
+			if (len >= TRANS_MAX)
+				return false;
+			t->bytes[len++] = '}';
+		}
+		if (len >= TRANS_MAX)
+			return false;
+		t->bytes[len++] = ',';
+	}
+	for (;;) {
+		const char *qd = memchr(q, '.', (size_t)(qe - q));
+		size_t cn = qd ? (size_t)(qd - q) : (size_t)(qe - q);
+		if (len + cn + 4 > TRANS_MAX)
+			return false;
+		t->bytes[len++] = '"';
+		memcpy(t->bytes + len, q, cn);
+		len += cn;
+		t->bytes[len++] = '"';
+		t->bytes[len++] = ':';
+		if (qd == NULL)
+			break;
+		t->bytes[len++] = '{';
+		q = qd + 1;
+	}
+	t->prev = prev ? prev->path : NULL;
+	t->cur = cur->path;
+	t->len = (uint8_t)len;
+	t->depth = (uint8_t)(1 + dq);
+	return true;
+}
+
+static void
+sort_fields(struct field *f, unsigned n)
+{
 	for (unsigned i = 1; i < n; i++) {
 		if (pcmp(&f[i - 1], &f[i]) <= 0)
 			continue;
@@ -268,12 +369,76 @@ event_emit(struct event *ev, struct jw *w)
 		}
 		f[j] = tmp;
 	}
+}
 
+/*
+ * Two ways to write a field.  The fast way, for a field whose path and the
+ * previous field's path are stable pointers, copies the cached transition
+ * and sets the writer's nesting state to what it implies.  The general way
+ * keeps a stack of open objects and handles what the fast way leaves out:
+ * paths that live in the line, repeated paths (an array), and a value
+ * whose path is also a parent (the "_" key).  The stack is rebuilt from
+ * the previous path whenever the general way follows the fast one.
+ */
+void
+event_emit(struct event *ev, struct jw *w)
+{
+	struct field *f = ev->f;
+	unsigned n = ev->n;
+	struct { const char *p; uint32_t len; } open[32];
+	unsigned depth = 0;		/* objects open below the record */
+	bool stack_ok = true, prev_plain = true;
+
+	sort_fields(f, n);
 	jw_obj_open(w);
 	for (unsigned i = 0; i < n; i++) {
+		/* Plain: neither repeated by the next field nor its parent.
+		 * Sorted neighbours mostly differ in their first byte. */
+		bool plain = i + 1 >= n || f[i + 1].path[0] != f[i].path[0] ||
+		    !(f[i + 1].plen == f[i].plen ?
+		    memcmp(f[i + 1].path, f[i].path, f[i].plen) == 0 :
+		    parent_of(&f[i], &f[i + 1]));
+
+		if (plain && prev_plain && f[i].stable && (i == 0 || f[i - 1].stable)) {
+			const struct field *prev = i ? &f[i - 1] : NULL;
+			uintptr_t h = ((uintptr_t)(prev ? prev->path : NULL) * 31 +
+			    (uintptr_t)f[i].path) * 0x9e3779b97f4a7c15ULL;
+			struct transition *t = &ev->cache[(h >> 40) % CACHE_SLOTS];
+			if ((t->cur == f[i].path && t->prev == (prev ? prev->path : NULL)) ||
+			    build(t, prev, &f[i])) {
+				char *o = jw_reserve(w, TRANS_MAX + 6 * (size_t)f[i].vlen + 32);
+				if (o == NULL)
+					return;
+				memcpy(o, t->bytes, TRANS_MAX);
+				o = put_value(o + t->len, &f[i]);
+				w->len = (size_t)(o - w->buf);
+				w->depth = t->depth;
+				w->comma = ((uint64_t)2 << t->depth) - 1;
+				w->after_key = false;
+				depth = t->depth - 1u;
+				stack_ok = false;
+				continue;
+			}
+			t->cur = NULL;
+		}
+		prev_plain = plain;
+
 		const char *p = f[i].path, *end = p + f[i].plen;
 		unsigned k = 0;
 
+		if (!stack_ok) {
+			/* Open objects: the parents of the previous path. */
+			const char *q = f[i - 1].path, *qe = q + f[i - 1].plen, *dot;
+			depth = 0;
+			while ((dot = memchr(q, '.', (size_t)(qe - q))) != NULL &&
+			    depth < sizeof(open) / sizeof(open[0])) {
+				open[depth].p = q;
+				open[depth].len = (uint32_t)(dot - q);
+				depth++;
+				q = dot + 1;
+			}
+			stack_ok = true;
+		}
 		/* Keep the open objects this path shares. */
 		while (k < depth) {
 			const char *dot = memchr(p, '.', (size_t)(end - p));

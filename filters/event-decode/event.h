@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "jw.h"
 #include "rfc3339.h"
@@ -28,6 +29,7 @@
 
 enum vtype {
 	V_STR,		/* string, escaped when written */
+	V_PLAIN,	/* string known to need no escaping */
 	V_INT,		/* integer in .i */
 	V_NUM,		/* number text already in JSON syntax */
 	V_TRUE,
@@ -39,8 +41,13 @@ struct field {
 	const char *v;
 	uint32_t plen, vlen;
 	uint8_t type;
+	bool stable;		/* path is the same pointer on every line */
 	int64_t i;
 };
+
+/* The JSON between two fields whose paths are stable pointers is the same
+ * on every line; event_emit() caches it (see event.c). */
+struct transition;
 
 struct event {
 	struct field f[EV_MAX_FIELDS];
@@ -52,6 +59,7 @@ struct event {
 	const char *why;	/* why the line did not decode */
 	char *scratch;
 	size_t used, cap;
+	struct transition *cache;
 };
 
 /* Context shared by the parsers: settings and the state that runs across
@@ -70,16 +78,54 @@ int event_init(struct event *ev, size_t max_line);
 void event_free(struct event *ev);
 void event_clear(struct event *ev);
 
-void ev_str(struct event *ev, const char *path, const char *v, size_t n);
-void ev_strz(struct event *ev, const char *path, const char *v);
-void ev_int(struct event *ev, const char *path, int64_t v);
-void ev_true(struct event *ev, const char *path);
+/* Add a field; NULL when the table is full (ev->overflow is then set). */
+struct field *ev_add(struct event *ev, const char *path, size_t plen,
+    uint8_t type, const char *v, size_t n, bool stable);
+
+/* The common cases take a string literal as path (inline, so its length is
+ * a constant). */
+static inline void
+ev_str(struct event *ev, const char *path, const char *v, size_t n)
+{
+	ev_add(ev, path, strlen(path), V_STR, v, n, true);
+}
+
+static inline void
+ev_strz(struct event *ev, const char *path, const char *v)
+{
+	ev_add(ev, path, strlen(path), V_STR, v, strlen(v), true);
+}
+
+static inline void
+ev_int(struct event *ev, const char *path, int64_t v)
+{
+	struct field *f = ev_add(ev, path, strlen(path), V_INT, NULL, 0, true);
+	if (f != NULL)
+		f->i = v;
+}
+
+static inline void
+ev_true(struct event *ev, const char *path)
+{
+	ev_add(ev, path, strlen(path), V_TRUE, NULL, 0, true);
+}
+
+bool is_json_number(const char *s, size_t n);
+
 /* A string that may be a JSON number: typed as a number when it is one
  * (and has no leading zeros or sign quirks), else kept as a string. */
-void ev_auto(struct event *ev, const char *path, const char *v, size_t n);
-/* A field whose path is not a literal (logfmt keys, capture names). */
+static inline void
+ev_auto(struct event *ev, const char *path, const char *v, size_t n)
+{
+	ev_add(ev, path, strlen(path), is_json_number(v, n) ? V_NUM : V_STR, v, n, true);
+}
+/* A field whose path is not a literal: logfmt keys and the like, which
+ * live in the line (ev_field), or paths built once at start, such as
+ * capture names (ev_field_stable). */
 void ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
     const char *v, size_t n);
+void ev_field_stable(struct event *ev, const char *path, size_t plen,
+    uint8_t type, const char *v, size_t n);
 /* The value of the first field with this path, or NULL. */
 struct field *ev_find(struct event *ev, const char *path);
 
@@ -92,7 +138,6 @@ const char *ev_keep(struct event *ev, const char *s, size_t n);
 void event_emit(struct event *ev, struct jw *w);
 
 /* True when s[0, n) is a JSON number in canonical form. */
-bool is_json_number(const char *s, size_t n);
 /* Parse a whole unsigned decimal in s[0, n) into *v (no sign, no spaces). */
 bool parse_uint(const char *s, size_t n, int64_t *v);
 /* True when s[0, n) is an IPv4 or IPv6 address. */

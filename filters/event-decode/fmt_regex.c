@@ -21,6 +21,7 @@ struct capture {
 	uint32_t group;
 	enum kind kind;
 	char *path;
+	size_t plen;
 };
 
 struct pattern {
@@ -151,6 +152,7 @@ regex_add(struct regex_set *rs, const char *pattern, size_t len,
 		c->path = path_of(name);
 		if (c->path == NULL)
 			goto nomem;
+		c->plen = strlen(c->path);
 	}
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 4;
@@ -244,7 +246,7 @@ fmt_regex(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 				ev_str(ev, "message", v, vn);
 				break;
 			default:
-				ev_field(ev, cp->path, strlen(cp->path),
+				ev_field_stable(ev, cp->path, cp->plen,
 				    is_json_number(v, vn) ? V_NUM : V_STR, v, vn);
 				break;
 			}

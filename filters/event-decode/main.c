@@ -143,13 +143,26 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Slots every event has, filled in by finish(): added first so that the
+ * fields stay nearly sorted and the emitter's sort has little to do. */
+enum { SLOT_TS, SLOT_DATASET, SLOT_ID, SLOTS };
+
+static void
+begin(struct event *ev)
+{
+	event_clear(ev);
+	ev_str(ev, "@timestamp", NULL, 0);
+	ev_str(ev, "event.dataset", NULL, 0);
+	ev_str(ev, "event.id", NULL, 0);
+}
+
 /* Decode s[0, n) as format f into st->ev.  0 or -1 (ev.why). */
 static int
 decode_as(struct state *st, enum format f, const char *s, size_t n)
 {
 	struct event *ev = &st->ev;
 
-	event_clear(ev);
+	begin(ev);
 	switch (f) {
 	case F_LOGFMT: return fmt_logfmt(&st->c, ev, s, n);
 	case F_SYSLOG: return fmt_syslog(&st->c, ev, s, n);
@@ -179,7 +192,7 @@ decode_auto(struct state *st, const char *s, size_t n)
 			return order[i];
 	if (st->c.rx != NULL && decode_as(st, F_REGEX, s, n) == 0)
 		return F_REGEX;
-	event_clear(&st->ev);
+	begin(&st->ev);
 	st->ev.why = "no format matched";
 	return F_AUTO;
 }
@@ -215,9 +228,14 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	}
 	rfc3339_format(ev->has_ts ? ev->ts : now_ms(), ts);
 	event_id(dataset, lineno, s, n, id);
-	ev_str(ev, "@timestamp", ts, RFC3339_LEN);
-	ev_str(ev, "event.id", id, 32);
-	ev_strz(ev, "event.dataset", dataset);
+	ev->f[SLOT_TS].type = V_PLAIN;
+	ev->f[SLOT_TS].v = ts;
+	ev->f[SLOT_TS].vlen = RFC3339_LEN;
+	ev->f[SLOT_DATASET].v = dataset;
+	ev->f[SLOT_DATASET].vlen = (uint32_t)strlen(dataset);
+	ev->f[SLOT_ID].type = V_PLAIN;
+	ev->f[SLOT_ID].v = id;
+	ev->f[SLOT_ID].vlen = 32;
 	if (st->o.host != NULL && ev_find(ev, "host.name") == NULL)
 		ev_strz(ev, "host.name", st->o.host);
 	if (st->file != NULL)
@@ -267,7 +285,7 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 			st->events++;
 			return;
 		}
-		event_clear(&st->ev);
+		begin(&st->ev);
 		st->ev.why = why;
 		rc = -1;
 	} else if (f == F_AUTO) {
@@ -284,7 +302,7 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 			return;
 		}
 		const char *why = st->ev.why;
-		event_clear(&st->ev);
+		begin(&st->ev);
 		st->ev.dataset = format_names[st->o.format];
 		ev_str(&st->ev, "message", s, n);
 		ev_strz(&st->ev, "error.message", why);
