@@ -1,6 +1,6 @@
 /*
- * hash.c - two 64-bit multiply-rotate lanes over 8-byte words, finished
- * with MurmurHash3's fmix64 on each lane after cross-mixing.
+ * hash.c - two 64-bit multiply-rotate lanes over alternate 8-byte words,
+ * finished with MurmurHash3's fmix64 on each lane after cross-mixing.
  */
 #include "hash.h"
 
@@ -49,22 +49,22 @@ hash128_update(struct hash128 *h, const void *data, size_t n)
 	const unsigned char *p = data;
 	uint64_t a = h->lo, b = h->hi;
 
-	while (n >= 8) {
-		uint64_t w = load64(p);
-		a = rotl((a ^ w) * P1, 31);
-		b = rotl((b + w) * P2, 27) ^ a;
-		p += 8;
-		n -= 8;
+	/* Two independent lanes, one word each per step: two multiply chains
+	 * the processor runs side by side. */
+	while (n >= 16) {
+		a = rotl((a ^ load64(p)) * P1, 31);
+		b = rotl((b ^ load64(p + 8)) * P2, 27);
+		p += 16;
+		n -= 16;
 	}
 	if (n) {
-		unsigned char tail[8] = { 0 };
+		unsigned char tail[16] = { 0 };
 		memcpy(tail, p, n);
-		uint64_t w = load64(tail) ^ ((uint64_t)n << 59);
-		a = rotl((a ^ w) * P1, 31);
-		b = rotl((b + w) * P2, 27) ^ a;
+		a = rotl((a ^ load64(tail)) * P1, 31);
+		b = rotl((b ^ load64(tail + 8) ^ ((uint64_t)n << 59)) * P2, 27);
 	}
 	h->lo = a;
-	h->hi = b;
+	h->hi = b ^ rotl(a, 17);
 }
 
 void

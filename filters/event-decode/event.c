@@ -28,6 +28,26 @@ struct transition {
 	char bytes[TRANS_MAX];	/* copied whole: a fixed size copies fastest */
 };
 
+/* Fields with stable paths arrive in the same few orders line after line
+ * (a format adds them in code order), so the permutation that sorts them
+ * is remembered per sequence of path pointers and replayed. */
+#define MEMO_MAX 40
+#define MEMO_SLOTS 256
+
+struct sortmemo {
+	uint64_t key;
+	unsigned n;
+	const char *paths[MEMO_MAX];
+	uint8_t ord[MEMO_MAX];
+	/* The whole record's shape, when every field is plain: the
+	 * transition before each field in sorted order. */
+	bool shaped;
+	struct {
+		uint8_t len, depth;
+		char bytes[TRANS_MAX];
+	} t[MEMO_MAX];
+};
+
 int
 event_init(struct event *ev, size_t max_line)
 {
@@ -37,7 +57,8 @@ event_init(struct event *ev, size_t max_line)
 	ev->cap = 2 * max_line + 4096;
 	ev->scratch = malloc(ev->cap);
 	ev->cache = calloc(CACHE_SLOTS, sizeof(struct transition));
-	return ev->scratch == NULL || ev->cache == NULL ? -1 : 0;
+	ev->memo = calloc(MEMO_SLOTS, sizeof(struct sortmemo));
+	return ev->scratch == NULL || ev->cache == NULL || ev->memo == NULL ? -1 : 0;
 }
 
 void
@@ -45,6 +66,8 @@ event_free(struct event *ev)
 {
 	free(ev->scratch);
 	free(ev->cache);
+	free(ev->memo);
+	ev->memo = NULL;
 	ev->scratch = NULL;
 	ev->cache = NULL;
 }
@@ -356,19 +379,124 @@ build(struct transition *t, const struct field *prev, const struct field *cur)
 }
 
 static void
-sort_fields(struct field *f, unsigned n)
+insertion_sort(const struct field *f, uint8_t *ord, unsigned n)
 {
+	for (unsigned i = 0; i < n; i++)
+		ord[i] = (uint8_t)i;
+	for (unsigned i = 1; i < n; i++) {
+		uint8_t cur = ord[i];
+		unsigned j = i;
+		while (j > 0 && pcmp(&f[ord[j - 1]], &f[cur]) > 0) {
+			ord[j] = ord[j - 1];
+			j--;
+		}
+		ord[j] = cur;
+	}
+}
+
+/* Record the shape of a sorted sequence in m, if every field is plain. */
+static void
+shape(struct sortmemo *m, const struct field *f, unsigned n)
+{
+	struct transition t;
+
+	m->shaped = false;
+	if (n == 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		const struct field *cur = &f[m->ord[i]];
+		const struct field *prev = i ? &f[m->ord[i - 1]] : NULL;
+		if (prev != NULL && (pcmp(prev, cur) == 0 || parent_of(prev, cur)))
+			return;
+		if (!build(&t, prev, cur))
+			return;
+		m->t[i].len = t.len;
+		m->t[i].depth = t.depth;
+		memcpy(m->t[i].bytes, t.bytes, TRANS_MAX);
+	}
+	m->shaped = true;
+}
+
+/* Sort the fields by path.  Returns the memo entry when the record's shape
+ * is known: then the fields stay where they are and the entry's ord gives
+ * their order; otherwise f itself is sorted and NULL returned. */
+static const struct sortmemo *
+sort_fields(struct event *ev)
+{
+	struct field *f = ev->f, tmp[MEMO_MAX];
+	unsigned n = ev->n;
+	uint8_t ord[MEMO_MAX];
+
+	if (n <= MEMO_MAX) {
+		uint64_t key = n;
+		bool stable = true;
+		for (unsigned i = 0; i < n; i++) {
+			stable = stable && f[i].stable;
+			key = (key ^ (uint64_t)(uintptr_t)f[i].path) * 0x9e3779b97f4a7c15ULL;
+		}
+		if (stable) {
+			struct sortmemo *m = &ev->memo[(key >> 40) % MEMO_SLOTS];
+			bool hit = m->key == key && m->n == n;
+			for (unsigned i = 0; hit && i < n; i++)
+				hit = m->paths[i] == f[i].path;
+			if (!hit) {
+				insertion_sort(f, m->ord, n);
+				m->key = key;
+				m->n = n;
+				for (unsigned i = 0; i < n; i++)
+					m->paths[i] = f[i].path;
+				shape(m, f, n);
+			}
+			if (m->shaped)
+				return m;
+			memcpy(tmp, f, n * sizeof(*f));
+			for (unsigned i = 0; i < n; i++)
+				f[i] = tmp[m->ord[i]];
+			return NULL;
+		}
+		insertion_sort(f, ord, n);
+		memcpy(tmp, f, n * sizeof(*f));
+		for (unsigned i = 0; i < n; i++)
+			f[i] = tmp[ord[i]];
+		return NULL;
+	}
 	for (unsigned i = 1; i < n; i++) {
 		if (pcmp(&f[i - 1], &f[i]) <= 0)
 			continue;
-		struct field tmp = f[i];
+		struct field t = f[i];
 		unsigned j = i;
-		while (j > 0 && pcmp(&f[j - 1], &tmp) > 0) {
+		while (j > 0 && pcmp(&f[j - 1], &t) > 0) {
 			f[j] = f[j - 1];
 			j--;
 		}
-		f[j] = tmp;
+		f[j] = t;
 	}
+	return NULL;
+}
+
+/* Write a record of known shape: transitions and values, nothing else. */
+static void
+emit_shaped(const struct event *ev, const struct sortmemo *m, struct jw *w)
+{
+	size_t need = 2;
+	for (unsigned i = 0; i < m->n; i++)
+		need += TRANS_MAX + 32 + 6 * (size_t)ev->f[i].vlen;
+	jw_obj_open(w);
+	char *o = jw_reserve(w, need);
+	if (o == NULL)
+		return;
+	for (unsigned i = 0; i < m->n; i++) {
+		memcpy(o, m->t[i].bytes, TRANS_MAX);
+		o = put_value(o + m->t[i].len, &ev->f[m->ord[i]]);
+	}
+	for (unsigned k = 1; k < m->t[m->n - 1].depth; k++)
+		*o++ = '}';
+	w->len = (size_t)(o - w->buf);
+	w->depth = 1;
+	w->comma = 3;
+	w->after_key = false;
+	jw_obj_close(w);
+	jw_end(w);
 }
 
 /*
@@ -389,7 +517,11 @@ event_emit(struct event *ev, struct jw *w)
 	unsigned depth = 0;		/* objects open below the record */
 	bool stack_ok = true, prev_plain = true;
 
-	sort_fields(f, n);
+	const struct sortmemo *m = sort_fields(ev);
+	if (m != NULL) {
+		emit_shaped(ev, m, w);
+		return;
+	}
 	jw_obj_open(w);
 	for (unsigned i = 0; i < n; i++) {
 		/* Plain: neither repeated by the next field nor its parent.

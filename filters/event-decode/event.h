@@ -48,6 +48,7 @@ struct field {
 /* The JSON between two fields whose paths are stable pointers is the same
  * on every line; event_emit() caches it (see event.c). */
 struct transition;
+struct sortmemo;
 
 struct event {
 	struct field f[EV_MAX_FIELDS];
@@ -60,6 +61,7 @@ struct event {
 	char *scratch;
 	size_t used, cap;
 	struct transition *cache;
+	struct sortmemo *memo;
 };
 
 /* Context shared by the parsers: settings and the state that runs across
