@@ -58,7 +58,7 @@ DEBS := gcc make libc6-dev pkg-config \
 	libjansson-dev libyaml-dev libhiredis-dev libcurl4-openssl-dev \
 	libsqlite3-dev libpcre2-dev libssl-dev \
 	bats bats-assert bats-support redis-server mandoc \
-	python3 python3-jsonschema jq mawk
+	python3 python3-jsonschema jq mawk valgrind
 
 .PHONY: all check deps install clean bench demo lint units
 # bin/ holds the plain build only; variant builds stay in their directory.

@@ -6,20 +6,11 @@
  * lookup, which is where nearly all the time goes on log records.
  */
 #include "jscan.h"
+#include "jw.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-
-/* 1 for bytes that end a plain run inside a string: '"', '\\', controls. */
-static const unsigned char special[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-};
 
 static inline bool
 is_ws(char c)
@@ -39,7 +30,7 @@ static size_t
 string(const char *s, size_t n, size_t i, struct jscan_err *e)
 {
 	for (;;) {
-		while (i < n && !special[(unsigned char)s[i]])
+		while (i < n && !jw_needs_escape[(unsigned char)s[i]])
 			i++;
 		if (i >= n) {
 			e->msg = "unterminated string";

@@ -22,7 +22,7 @@
 #define MARK (64 * 1024)
 
 /* 0: copy as is; 1: needs an escape. */
-static const unsigned char needs_escape[256] = {
+const unsigned char jw_needs_escape[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -156,7 +156,7 @@ jw_escape_to(char *o, const char *s, size_t n)
 			}
 		}
 		unsigned char c = (unsigned char)s[i++];
-		if (!needs_escape[c]) {
+		if (!jw_needs_escape[c]) {
 			*o++ = (char)c;
 			continue;
 		}

@@ -77,6 +77,10 @@ void jw_bytes(struct jw *w, const char *s, size_t n);
 /* Escape s into the buffer without quotes (to build a string in pieces). */
 void jw_escaped(struct jw *w, const char *s, size_t n);
 
+/* 1 for the bytes that cannot stand in JSON string text as they are:
+ * control bytes, '"' and '\\' (jscan uses it to find a string's end). */
+extern const unsigned char jw_needs_escape[256];
+
 /* Low-level pieces for callers that write into jw_reserve()d space
  * themselves: escape s[0, n) to o (room for 6n bytes), and an integer (room
  * for 20 bytes).  Both return the end of what they wrote. */

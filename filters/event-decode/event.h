@@ -145,6 +145,15 @@ bool parse_uint(const char *s, size_t n, int64_t *v);
 /* True when s[0, n) is an IPv4 or IPv6 address. */
 bool is_ip(const char *s, size_t n);
 
+/* Index of the first space in s[i, n), or n. */
+static inline size_t
+token_end(const char *s, size_t n, size_t i)
+{
+	while (i < n && s[i] != ' ')
+		i++;
+	return i;
+}
+
 /* Timestamps.  Each returns the number of characters read at the start of
  * s, or 0, and sets *ms (UTC). */
 size_t ts_syslog(struct decode_ctx *c, const char *s, size_t n, int64_t *ms);

@@ -15,14 +15,6 @@
 
 #include <string.h>
 
-static size_t
-token(const char *s, size_t n, size_t i)
-{
-	while (i < n && s[i] != ' ')
-		i++;
-	return i;
-}
-
 /* A quoted field starting at s[i] == '"'; sets *v and *vn to its unescaped
  * text and returns the index after the closing quote, or 0. */
 static size_t
@@ -162,7 +154,7 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 	/* HOST IDENT USER, possibly after a VHOST, then '['. */
 	for (k = 0; k < 5; k++) {
 		b[k] = i;
-		e[k] = token(s, n, i);
+		e[k] = token_end(s, n, i);
 		if (e[k] == b[k] || e[k] >= n)
 			goto bad;
 		i = e[k] + 1;
@@ -196,14 +188,14 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 	/* STATUS BYTES */
 	if (i >= n || s[i] != ' ')
 		goto bad;
-	size_t st = i + 1, ste = token(s, n, st);
+	size_t st = i + 1, ste = token_end(s, n, st);
 	if (parse_uint(s + st, ste - st, &v) && v >= 100 && v <= 999)
 		a.status = v;
 	else if (!(ste - st == 1 && s[st] == '-'))
 		goto bad;
 	if (ste >= n || s[ste] != ' ')
 		goto bad;
-	size_t by = ste + 1, bye = token(s, n, by);
+	size_t by = ste + 1, bye = token_end(s, n, by);
 	if (parse_uint(s + by, bye - by, &v))
 		a.bytes = v;
 	else if (!(bye - by == 1 && s[by] == '-'))

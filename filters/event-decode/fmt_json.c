@@ -25,6 +25,25 @@ member(const struct jscan_member *m, size_t n, const char *key)
 	return NULL;
 }
 
+/* The members of "event" that the record lacks. */
+static void
+event_members(struct jw *w, const struct json_extra *x, const char *s, size_t n,
+    bool id, bool dataset, bool raw)
+{
+	if (id) {
+		jw_keyz(w, "id");
+		jw_str_plain(w, x->id, 32);
+	}
+	if (dataset) {
+		jw_keyz(w, "dataset");
+		jw_strz(w, x->dataset);
+	}
+	if (raw) {
+		jw_keyz(w, "original");
+		jw_str(w, s, n);
+	}
+}
+
 int
 fmt_json(struct jw *w, const char *s, size_t n, const struct json_extra *x,
     const char **why)
@@ -71,18 +90,7 @@ fmt_json(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 			w->depth = 1;
 			w->comma = 0;
 			w->after_key = false;
-			if (want_id) {
-				jw_keyz(w, "id");
-				jw_str(w, x->id, 32);
-			}
-			if (want_ds) {
-				jw_keyz(w, "dataset");
-				jw_strz(w, x->dataset);
-			}
-			if (want_raw) {
-				jw_keyz(w, "original");
-				jw_str(w, s, n);
-			}
+			event_members(w, x, s, n, want_id, want_ds, want_raw);
 			if (ec > 0)
 				jw_bytes(w, ",", 1);
 			cur = brace;
@@ -98,23 +106,12 @@ fmt_json(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 	w->after_key = false;
 	if (member(m, count, "@timestamp") == NULL) {
 		jw_keyz(w, "@timestamp");
-		jw_str(w, x->ts, RFC3339_LEN);
+		jw_str_plain(w, x->ts, RFC3339_LEN);
 	}
 	if (want_id || want_ds || want_raw) {
 		jw_keyz(w, "event");
 		jw_obj_open(w);
-		if (want_id) {
-			jw_keyz(w, "id");
-			jw_str(w, x->id, 32);
-		}
-		if (want_ds) {
-			jw_keyz(w, "dataset");
-			jw_strz(w, x->dataset);
-		}
-		if (want_raw) {
-			jw_keyz(w, "original");
-			jw_str(w, s, n);
-		}
+		event_members(w, x, s, n, want_id, want_ds, want_raw);
 		jw_obj_close(w);
 	}
 	if (x->host != NULL && member(m, count, "host") == NULL &&

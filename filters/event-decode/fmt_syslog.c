@@ -48,14 +48,6 @@ trim_right(const char *s, size_t n)
 	return n;
 }
 
-static size_t
-token_end(const char *s, size_t n, size_t i)
-{
-	while (i < n && s[i] != ' ')
-		i++;
-	return i;
-}
-
 /* "- " or a token: is it the NILVALUE? */
 static bool
 nil(const char *s, size_t a, size_t b)
