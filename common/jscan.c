@@ -7,6 +7,7 @@
  */
 #include "jscan.h"
 #include "jw.h"
+#include "swar.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,8 +31,19 @@ static size_t
 string(const char *s, size_t n, size_t i, struct jscan_err *e)
 {
 	for (;;) {
-		while (i < n && !jw_needs_escape[(unsigned char)s[i]])
-			i++;
+		for (;;) {
+			if (i + 8 > n) {
+				while (i < n && !jw_needs_escape[(unsigned char)s[i]])
+					i++;
+				break;
+			}
+			uint64_t m = swar_json_special_mask(swar_load(s + i));
+			if (m != 0) {
+				i += swar_first(m);
+				break;
+			}
+			i += 8;
+		}
 		if (i >= n) {
 			e->msg = "unterminated string";
 			e->pos = n;
