@@ -177,18 +177,28 @@ rfc3339_parse(const char *s, size_t n, int64_t *ms)
 unsigned
 month_from_abbr(const char *s)
 {
-	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-	char a = (char)tolower((unsigned char)s[0]);
-	if (a == '\0')
+	/* Three letters folded to lower case (| 0x20) as one number. */
+	if (s[0] == '\0' || s[1] == '\0')
 		return 0;
-	char b = (char)tolower((unsigned char)s[1]);
-	if (b == '\0')
-		return 0;
-	char c = (char)tolower((unsigned char)s[2]);
-	for (unsigned i = 0; i < 12; i++)
-		if (names[3 * i] == a && names[3 * i + 1] == b && names[3 * i + 2] == c)
-			return i + 1;
-	return 0;
+	uint32_t k = (uint32_t)((unsigned char)s[0] | 0x20) << 16 |
+	    (uint32_t)((unsigned char)s[1] | 0x20) << 8 | ((unsigned char)s[2] | 0x20);
+#define M(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+	switch (k) {
+	case M('j', 'a', 'n'): return 1;
+	case M('f', 'e', 'b'): return 2;
+	case M('m', 'a', 'r'): return 3;
+	case M('a', 'p', 'r'): return 4;
+	case M('m', 'a', 'y'): return 5;
+	case M('j', 'u', 'n'): return 6;
+	case M('j', 'u', 'l'): return 7;
+	case M('a', 'u', 'g'): return 8;
+	case M('s', 'e', 'p'): return 9;
+	case M('o', 'c', 't'): return 10;
+	case M('n', 'o', 'v'): return 11;
+	case M('d', 'e', 'c'): return 12;
+	default: return 0;
+	}
+#undef M
 }
 
 int

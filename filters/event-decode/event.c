@@ -210,21 +210,25 @@ is_ip(const char *s, size_t n)
 	if (n == 0 || n >= sizeof(tmp))
 		return false;
 	/* IPv4 by hand: it is the common case and inet_pton needs a copy. */
-	if (s[0] >= '0' && s[0] <= '9' && memchr(s, ':', n) == NULL) {
+	if (s[0] >= '0' && s[0] <= '9') {
 		unsigned parts = 0, val = 0, digits = 0;
-		for (size_t i = 0; i < n; i++) {
+		size_t i;
+		for (i = 0; i < n; i++) {
 			if (s[i] >= '0' && s[i] <= '9') {
 				val = val * 10 + (unsigned)(s[i] - '0');
 				if (++digits > 3 || val > 255)
-					return false;
+					break;
 			} else if (s[i] == '.' && digits > 0 && parts < 3) {
 				parts++;
 				val = digits = 0;
 			} else {
-				return false;
+				break;
 			}
 		}
-		return parts == 3 && digits > 0;
+		if (i == n)
+			return parts == 3 && digits > 0;
+		if (memchr(s, ':', n) == NULL)
+			return false;	/* not IPv6 either */
 	}
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
