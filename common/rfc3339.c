@@ -58,10 +58,12 @@ rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 	unsigned m, d;
 
 	civil_from_days(days, &y, &m, &d);
-	if (y < 0)
-		y = 0;
-	if (y > 9999)
-		y = 9999;
+	if (y < 0 || y > 9999) {
+		/* Outside what four digits can say: the nearest end of it. */
+		rfc3339_format(y < 0 ? days_from_civil(0, 1, 1) * 86400000 :
+		    days_from_civil(9999, 12, 31) * 86400000 + 86399999, out);
+		return;
+	}
 	unsigned msec = (unsigned)(rem % 1000);
 	unsigned sec = (unsigned)(rem / 1000);
 	two(out, (unsigned)(y / 100));
@@ -205,49 +207,80 @@ int
 tz_init(struct tz *tz, const char *zone)
 {
 	memset(tz, 0, sizeof(*tz));
-	tz->hour_key = INT64_MIN;
-	if (zone != NULL && (strcmp(zone, "UTC") == 0 || strcmp(zone, "Z") == 0 ||
-	    strcmp(zone, "Etc/UTC") == 0 || strcmp(zone, "GMT") == 0)) {
+	tz->day_key = INT64_MIN;
+	if (zone == NULL || *zone == '\0') {
+		/* No zone given: TZ, and UTC when it is unset (not the
+		 * machine's /etc/localtime: output must not depend on it). */
+		zone = getenv("TZ");
+		if (zone == NULL || *zone == '\0') {
+			tz->utc = true;
+			return 0;
+		}
+		if (*zone == ':')
+			zone++;
+	}
+	if (strcmp(zone, "UTC") == 0 || strcmp(zone, "Z") == 0 ||
+	    strcmp(zone, "Etc/UTC") == 0 || strcmp(zone, "GMT") == 0 ||
+	    strcmp(zone, "UTC0") == 0) {
 		tz->utc = true;
 		return 0;
 	}
-	if (zone != NULL && *zone) {
-		/* POSIX TZ strings are accepted too; reject unknown names,
-		 * which glibc would otherwise take silently as UTC. */
-		char path[512];
-		if (strchr(zone, '/') != NULL || isupper((unsigned char)zone[0])) {
-			snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-			if (strstr(zone, "..") != NULL || access(path, R_OK) != 0)
-				return -1;
-		}
-		if (setenv("TZ", zone, 1) != 0)
+	/* POSIX TZ strings are accepted too; reject unknown names, which
+	 * glibc would otherwise take silently as UTC. */
+	char path[512];
+	if (strchr(zone, '/') != NULL || isupper((unsigned char)zone[0])) {
+		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+		if (strstr(zone, "..") != NULL || access(path, R_OK) != 0)
 			return -1;
 	}
+	if (setenv("TZ", zone, 1) != 0)
+		return -1;
 	tzset();
 	return 0;
 }
 
+/* The zone's offset from UTC at instant t (seconds), in ms. */
+static int64_t
+offset_at(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (localtime_r(&tt, &tm) == NULL)
+		return 0;
+	return (int64_t)tm.tm_gmtoff * 1000;
+}
+
+/*
+ * A wall time L maps to L - offset for an offset the zone has at that
+ * instant.  Take the offsets a day before and a day after: when they agree
+ * the whole local day has that offset (zones change at most twice a year)
+ * and it is cached per day; otherwise try both, keep the one that holds,
+ * the earlier instant when both do (a fall-back overlap), and the offset
+ * from before when neither does (a spring-forward gap).
+ */
 int64_t
 tz_local_to_utc(struct tz *tz, int64_t local_ms)
 {
 	if (tz->utc)
 		return local_ms;
-	int64_t key = local_ms >= 0 ? local_ms / 3600000 : -((-local_ms + 3599999) / 3600000);
-	if (key != tz->hour_key) {
-		int64_t secs = key * 3600;
-		int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-		int64_t y;
-		unsigned m, d;
-		civil_from_days(days, &y, &m, &d);
-		struct tm tm = { 0 };
-		tm.tm_year = (int)(y - 1900);
-		tm.tm_mon = (int)m - 1;
-		tm.tm_mday = (int)d;
-		tm.tm_hour = (int)((secs - days * 86400) / 3600);
-		tm.tm_isdst = -1;
-		time_t utc = mktime(&tm);
-		tz->hour_off_ms = (secs - (int64_t)utc) * 1000;
-		tz->hour_key = key;
+	int64_t day = local_ms >= 0 ? local_ms / 86400000 :
+	    -((-(local_ms + 1)) / 86400000) - 1;
+	if (day == tz->day_key)
+		return local_ms - tz->day_off_ms;
+
+	int64_t secs = day * 86400;
+	int64_t before = offset_at(secs - 86400), after = offset_at(secs + 2 * 86400);
+	if (before == after) {
+		tz->day_key = day;
+		tz->day_off_ms = before;
+		return local_ms - before;
 	}
-	return local_ms - tz->hour_off_ms;
+	int64_t t1 = local_ms - before, t2 = local_ms - after;
+	bool ok1 = offset_at(t1 / 1000 - (t1 % 1000 < 0)) == before;
+	bool ok2 = offset_at(t2 / 1000 - (t2 % 1000 < 0)) == after;
+	if (ok1 && ok2)
+		return t1 < t2 ? t1 : t2;
+	if (ok2)
+		return t2;
+	return t1;
 }

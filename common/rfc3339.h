@@ -38,12 +38,12 @@ unsigned month_from_abbr(const char *s);
 /* Conversion of wall-clock times in one zone to UTC. */
 struct tz {
 	bool utc;		/* zone is UTC: no conversion */
-	int64_t hour_key;	/* last local hour converted */
-	int64_t hour_off_ms;	/* its offset (local - UTC) */
+	int64_t day_key;	/* last local day whose offset was fixed */
+	int64_t day_off_ms;	/* its offset (local - UTC) */
 };
 
 /* Set up conversion for zone (an IANA name such as Europe/Berlin, "UTC",
- * or NULL/"" for the process's local zone).  Changes the TZ environment
+ * or NULL/"" for the TZ environment variable, UTC when that is unset).  Changes the TZ environment
  * variable of the process for non-UTC zones.  Returns 0, or -1 when the
  * zone is not known to the system. */
 int tz_init(struct tz *tz, const char *zone);

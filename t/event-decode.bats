@@ -496,3 +496,82 @@ setup() {
 		event-decode --test -p '^(?<word>\w+) line$' in
 	[[ $stderr == *"All heap blocks were freed"* ]]
 }
+
+# --- found in review --------------------------------------------------------
+
+@test "--multiline past --max-line rejects the continuation and reads nothing beyond it" {
+	python3 -c 'print("a="+"1"*62); print("  x"); print("b=2")' > in
+	run -0 --separate-stderr event-decode -m -M 64 -f logfmt -r rej in
+	[ "$(printf '%s\n' "$output" | jq -r '.b // .a' | tr '\n' ' ')" = "11111111111111111111111111111111111111111111111111111111111111 2 " ]
+	[ "$(jq -r '"\(.reject.line) \(.reject.raw)"' rej)" = "2   x" ]
+}
+
+@test "--multiline does not move the year when it looks ahead at the next line" {
+	printf '%s\n' 'Dec 30 10:00:00 h app: a' 'Dec 31 23:59:59 h app: b' 'Jan  1 00:00:01 h app: c' > in
+	run -0 event-decode -f syslog -z UTC -y 2025 -m in
+	run jq -r '."@timestamp"' <<<"$output"
+	assert_output "$(printf '2025-12-30T10:00:00.000Z\n2025-12-31T23:59:59.000Z\n2026-01-01T00:00:01.000Z')"
+}
+
+@test "an IPv6 zone that is not an interface name makes the host a domain, and the JSON stays valid" {
+	printf '%s\n' 'fe80::1%x"y - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1' \
+		'fe80::1%eth0 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1' > in
+	run -0 event-decode -f combined in
+	run jq -c '.source' <<<"$output"
+	assert_line --index 0 '{"domain":"fe80::1%x\"y"}'
+	assert_line --index 1 '{"ip":"fe80::1%eth0"}'
+}
+
+@test "a request time too large for nanoseconds is kept as text, not overflowed" {
+	printf '%s\n' '192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 rt=999999999999999999' > in
+	run -0 event-decode -f combined in
+	[ "$(jq -c '[.message, .event.duration]' <<<"$output")" = '["rt=999999999999999999",null]' ]
+}
+
+@test "a repeated key that is also a parent becomes an array under _" {
+	echo 'a=1 a=2 a.b=3' > in
+	run -0 event-decode -f logfmt in
+	[ "$(jq -c '.a' <<<"$output")" = '{"_":[1,2],"b":3}' ]
+}
+
+@test "numbers that readers cannot hold (beyond int64, huge exponents) stay strings" {
+	echo 'x=1e400 y=123456789012345678901 z=1e5 w=-12.5' > in
+	run -0 event-decode -f logfmt in
+	[ "$(jq -c '[.x, .y, .z, .w]' <<<"$output")" = '["1e400","123456789012345678901",100000,-12.5]' ]
+}
+
+@test "event.id differs between files whose lines are the same" {
+	echo 'a=1' > f1
+	cp f1 f2
+	run -0 event-decode -f logfmt f1 f2
+	[ "$(jq -r .event.id <<<"$output" | sort -u | wc -l)" -eq 2 ]
+}
+
+@test "json: a record with more than 512 members and its own @timestamp gets no second one" {
+	python3 -c 'import json; d={"k%d"%i: i for i in range(600)}; d["@timestamp"]="2020-01-01T00:00:00Z"; print(json.dumps(d))' > in
+	run -0 event-decode -f json in
+	[ "$(grep -o '"@timestamp"' <<<"$output" | wc -l)" -eq 1 ]
+	[ "$(jq -r '.event.id | length' <<<"$output")" -eq 32 ]
+}
+
+@test "a wall time in a daylight-saving overlap is the earlier instant; gaps move forward" {
+	printf '%s\n' 'time=2021-10-31T02:30:00 x=1' 'time=2021-03-28T02:30:00 x=2' > in
+	run -0 event-decode -f logfmt -z Europe/Berlin in
+	run jq -r '."@timestamp"' <<<"$output"
+	assert_line --index 0 '2021-10-31T00:30:00.000Z'
+	assert_line --index 1 '2021-03-28T01:30:00.000Z'
+}
+
+@test "a zone with a half-hour daylight shift converts at the right minute" {
+	echo 'time=2021-10-03T02:30:00 x=1' > in
+	run -0 event-decode -f logfmt -z Australia/Lord_Howe in
+	[ "$(jq -r '."@timestamp"' <<<"$output")" = 2021-10-02T15:30:00.000Z ]
+}
+
+@test "with neither --tz nor TZ, zone-less stamps are UTC" {
+	echo 'time=2021-06-01T12:00:00 x=1' > in
+	run -0 env -u TZ event-decode -f logfmt in
+	[ "$(jq -r '."@timestamp"' <<<"$output")" = 2021-06-01T12:00:00.000Z ]
+	run -0 env TZ=Europe/Berlin event-decode -f logfmt in
+	[ "$(jq -r '."@timestamp"' <<<"$output")" = 2021-06-01T10:00:00.000Z ]
+}

@@ -157,6 +157,7 @@ is_json_number(const char *s, size_t n)
 		i++;
 	if (i >= n)
 		return false;
+	size_t digits = i;
 	if (s[i] == '0') {
 		i++;
 	} else if (s[i] >= '1' && s[i] <= '9') {
@@ -165,6 +166,10 @@ is_json_number(const char *s, size_t n)
 	} else {
 		return false;
 	}
+	/* Integers must fit in 64 bits and exponents stay far from the
+	 * double range's ends, or readers such as jansson refuse them. */
+	if (i - digits > 18)
+		return false;
 	if (i < n && s[i] == '.') {
 		i++;
 		size_t d = i;
@@ -180,7 +185,7 @@ is_json_number(const char *s, size_t n)
 		size_t d = i;
 		while (i < n && s[i] >= '0' && s[i] <= '9')
 			i++;
-		if (i == d)
+		if (i == d || i - d > 3 || (i - d == 3 && s[d] > '2'))
 			return false;
 	}
 	return i == n;
@@ -233,8 +238,13 @@ is_ip(const char *s, size_t n)
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	char *pct = strchr(tmp, '%');	/* fe80::1%eth0: a zone index */
-	if (pct != NULL)
+	if (pct != NULL) {
+		/* Interface names only, so the address never needs escaping. */
+		if (pct[1] == '\0' || pct[strspn(pct + 1, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") + 1] != '\0')
+			return false;
 		*pct = '\0';
+	}
 	return inet_pton(AF_INET6, tmp, addr) == 1;
 }
 
@@ -600,7 +610,11 @@ event_emit(struct event *ev, struct jw *w)
 			p = dot + 1;
 		}
 		size_t leaf = (size_t)(end - p);
-		if (i + 1 < n && parent_of(&f[i], &f[i + 1]) &&
+		unsigned same = 1;
+		while (i + same < n && f[i + same].plen == f[i].plen &&
+		    memcmp(f[i + same].path, f[i].path, f[i].plen) == 0)
+			same++;
+		if (i + same < n && parent_of(&f[i], &f[i + same]) &&
 		    depth < sizeof(open) / sizeof(open[0])) {
 			jw_key(w, p, leaf);
 			jw_obj_open(w);
@@ -611,10 +625,6 @@ event_emit(struct event *ev, struct jw *w)
 			leaf = 1;
 		}
 		jw_key(w, p, leaf);
-		unsigned same = 1;
-		while (i + same < n && f[i + same].plen == f[i].plen &&
-		    memcmp(f[i + same].path, f[i].path, f[i].plen) == 0)
-			same++;
 		if (same == 1) {
 			value(w, &f[i]);
 		} else {

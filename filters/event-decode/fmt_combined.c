@@ -246,7 +246,7 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 			}
 			ok = ok && dot + 1 < r + rn;
 		}
-		if (ok)
+		if (ok && whole < INT64_MAX / 1000000000 - 1)
 			a.duration = whole * 1000000000 + frac;
 		else
 			a.message = (struct slice){ s + i, rest - i };

@@ -11,6 +11,7 @@
 #include "formats.h"
 #include "jscan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_MEMBERS 512
@@ -44,6 +45,9 @@ event_members(struct jw *w, const struct json_extra *x, const char *s, size_t n,
 	}
 }
 
+static int splice(struct jw *w, const char *s, size_t n,
+    const struct json_extra *x, const struct jscan_member *m, size_t count);
+
 int
 fmt_json(struct jw *w, const char *s, size_t n, const struct json_extra *x,
     const char **why)
@@ -61,8 +65,28 @@ fmt_json(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 		*why = type == '[' ? "not a JSON object (an array)" : "not a JSON object";
 		return -1;
 	}
-	if (count > MAX_MEMBERS)
-		count = MAX_MEMBERS;
+	/* A record with more members than the stack holds: scan again into
+	 * room for all of them, so no key the record has is missed. */
+	struct jscan_member *all = m;
+	if (count > MAX_MEMBERS) {
+		all = malloc(count * sizeof(*all));
+		if (all == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		jscan(s, n, all, count, &count, &e);
+	}
+	int rc = splice(w, s, n, x, all, count);
+	if (all != m)
+		free(all);
+	return rc;
+}
+
+/* Write the record with the missing fields spliced in. */
+static int
+splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
+    const struct jscan_member *m, size_t count)
+{
 
 	/* The object's own bytes, without surrounding white space. */
 	const char *open = memchr(s, '{', n);

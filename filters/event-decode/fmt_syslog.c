@@ -107,6 +107,10 @@ structured_data(struct event *ev, const char *s, size_t n, size_t i)
 				val = o;
 				valn = k;
 			}
+			if (ev->n >= EV_MAX_FIELDS) {
+				ev->overflow = true;	/* counted; no path built */
+				continue;
+			}
 			static const char pre[] = "log.syslog.structured_data.";
 			size_t plen = sizeof(pre) - 1 + idn + 1 + namen;
 			char *path = ev_alloc(ev, plen);

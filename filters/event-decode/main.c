@@ -74,6 +74,7 @@ struct state {
 	bool pend_overflow;	/* it began as a continuation past the caps */
 	struct tally t;
 	struct jw scratch;	/* --test: where json output goes */
+	char ts[RFC3339_LEN], id[32];	/* the event being finished */
 	bool in_long;		/* a line over --max-line is being rejected */
 	int status;
 	bool stop;
@@ -197,14 +198,20 @@ decode_auto(struct state *st, const char *s, size_t n)
 	return F_AUTO;
 }
 
+/* event.id: dataset, file, line number and bytes, so ids are the same for
+ * the same input and differ between lines of one stream, even across
+ * files whose lines are numbered from 1 each. */
 static void
-event_id(const char *dataset, uint64_t lineno, const char *s, size_t n, char out[32])
+event_id(const char *dataset, const char *file, uint64_t lineno, const char *s,
+    size_t n, char out[32])
 {
 	struct hash128 h = hash128_seed(0);
 	unsigned char num[8];
 	for (int i = 0; i < 8; i++)
 		num[i] = (unsigned char)(lineno >> (8 * i));
 	hash128_update(&h, dataset, strlen(dataset));
+	if (file != NULL)
+		hash128_update(&h, file, strlen(file) + 1);
 	hash128_update(&h, num, sizeof(num));
 	hash128_update(&h, s, n);
 	hash128_hex(h, n, out);
@@ -216,18 +223,10 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 {
 	struct event *ev = &st->ev;
 	const char *dataset = st->o.source ? st->o.source : ev->dataset;
-	char *ts = ev_alloc(ev, RFC3339_LEN);
-	char *id = ev_alloc(ev, 32);
+	char *ts = st->ts, *id = st->id;
 
-	if (ts == NULL || id == NULL) {
-		/* The arena is sized for twice the longest line: cannot happen
-		 * short of a decoder bug. */
-		log_error("line %llu: internal: scratch space exhausted",
-		    (unsigned long long)lineno);
-		return;
-	}
 	rfc3339_format(ev->has_ts ? ev->ts : now_ms(), ts);
-	event_id(dataset, lineno, s, n, id);
+	event_id(dataset, st->file, lineno, s, n, id);
 	ev->f[SLOT_TS].type = V_PLAIN;
 	ev->f[SLOT_TS].v = ts;
 	ev->f[SLOT_TS].vlen = RFC3339_LEN;
@@ -280,7 +279,7 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 			.file = st->file, .keep_raw = st->o.keep_raw,
 		};
 		rfc3339_format(now_ms(), ts);
-		event_id(st->o.source ? st->o.source : "json", lineno, s, n, id);
+		event_id(st->o.source ? st->o.source : "json", st->file, lineno, s, n, id);
 		if (fmt_json(&st->out, s, n, &x, &why) == 0) {
 			st->events++;
 			return;
@@ -329,14 +328,22 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 
 /* --- multiline ---------------------------------------------------------- */
 
+/* Would the line decode?  A probe: the state that runs across lines (the
+ * year of year-less stamps) is left as it was. */
 static bool
 decodes(struct state *st, const char *s, size_t n)
 {
+	struct decode_ctx save = st->c;
+	bool ok;
+
 	if (st->o.format == F_AUTO)
-		return decode_auto(st, s, n) != F_AUTO;
-	if (st->o.format == F_JSON)
-		return looks_json(s, n);
-	return decode_as(st, st->o.format, s, n) == 0;
+		ok = decode_auto(st, s, n) != F_AUTO;
+	else if (st->o.format == F_JSON)
+		ok = looks_json(s, n);
+	else
+		ok = decode_as(st, st->o.format, s, n) == 0;
+	st->c = save;
+	return ok;
 }
 
 static void
@@ -345,7 +352,8 @@ flush_pending(struct state *st)
 	if (st->pend_len == 0)
 		return;
 	if (st->pend_overflow) {
-		bool ok = decodes(st, st->pend, strcspn(st->pend, "\n"));
+		const char *nl = memchr(st->pend, '\n', st->pend_len);
+		bool ok = decodes(st, st->pend, nl ? (size_t)(nl - st->pend) : st->pend_len);
 		if (!ok) {
 			reject(st, st->pend_lineno, "continuation past --multiline-lines or --max-line",
 			    st->pend, st->pend_len);
@@ -362,7 +370,8 @@ flush_pending(struct state *st)
 static void
 multiline(struct state *st, const char *s, size_t n, uint64_t lineno)
 {
-	bool cont = st->pend_len > 0 &&
+	/* A JSON record is complete in itself: nothing joins it. */
+	bool cont = st->pend_len > 0 && !looks_json(st->pend, st->pend_len) &&
 	    (s[0] == ' ' || s[0] == '\t' || !decodes(st, s, n));
 
 	if (cont && st->pend_lines < st->o.multiline_lines &&
