@@ -70,7 +70,6 @@ hash128_update(struct hash128 *h, const void *data, size_t n)
 void
 hash128_hex(struct hash128 h, uint64_t total, char out[32])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint64_t a = h.lo ^ total, b = h.hi ^ (total * P3);
 
 	a += b;
@@ -79,11 +78,20 @@ hash128_hex(struct hash128 h, uint64_t total, char out[32])
 	b = fmix64(b);
 	a += b;
 	b += a;
-	/* A nibble at a time from the low end, filling each half backwards. */
-	for (int i = 15; i >= 0; i--) {
-		out[i] = hex[a & 15];
-		out[16 + i] = hex[b & 15];
-		a >>= 4;
-		b >>= 4;
+	/* Two hex digits per byte, from the low end, filling backwards. */
+	static const char pairs[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+	for (int i = 7; i >= 0; i--) {
+		memcpy(out + 2 * i, pairs + 2 * (a & 255), 2);
+		memcpy(out + 16 + 2 * i, pairs + 2 * (b & 255), 2);
+		a >>= 8;
+		b >>= 8;
 	}
 }

@@ -15,7 +15,9 @@ struct hash128 {
 	uint64_t lo, hi;
 };
 
-/* Continue hashing n bytes of p from state h (start from hash128_seed()). */
+/* Continue hashing n bytes of p from state h (start from hash128_seed()).
+ * Each call pads its own tail, so the result depends on how the input is
+ * cut into calls: hash the same pieces the same way. */
 struct hash128 hash128_seed(uint64_t seed);
 void hash128_update(struct hash128 *h, const void *p, size_t n);
 /* Finish: mixes in the total length given; writes 32 lower-case hex digits

@@ -75,6 +75,8 @@ struct state {
 	struct tally t;
 	struct jw scratch;	/* --test: where json output goes */
 	char ts[RFC3339_LEN], id[32];	/* the event being finished */
+	struct hash128 id_prefix;	/* event_id(): hash of id_dataset, id_file */
+	const char *id_dataset, *id_file;
 	bool in_long;		/* a line over --max-line is being rejected */
 	int status;
 	bool stop;
@@ -200,18 +202,24 @@ decode_auto(struct state *st, const char *s, size_t n)
 
 /* event.id: dataset, file, line number and bytes, so ids are the same for
  * the same input and differ between lines of one stream, even across
- * files whose lines are numbered from 1 each. */
+ * files whose lines are numbered from 1 each.  The hash of the dataset and
+ * file is kept, keyed by their pointers, since they change rarely. */
 static void
-event_id(const char *dataset, const char *file, uint64_t lineno, const char *s,
+event_id(struct state *st, const char *dataset, uint64_t lineno, const char *s,
     size_t n, char out[32])
 {
-	struct hash128 h = hash128_seed(0);
+	if (dataset != st->id_dataset || st->file != st->id_file) {
+		st->id_prefix = hash128_seed(0);
+		hash128_update(&st->id_prefix, dataset, strlen(dataset));
+		if (st->file != NULL)
+			hash128_update(&st->id_prefix, st->file, strlen(st->file) + 1);
+		st->id_dataset = dataset;
+		st->id_file = st->file;
+	}
+	struct hash128 h = st->id_prefix;
 	unsigned char num[8];
 	for (int i = 0; i < 8; i++)
 		num[i] = (unsigned char)(lineno >> (8 * i));
-	hash128_update(&h, dataset, strlen(dataset));
-	if (file != NULL)
-		hash128_update(&h, file, strlen(file) + 1);
 	hash128_update(&h, num, sizeof(num));
 	hash128_update(&h, s, n);
 	hash128_hex(h, n, out);
@@ -226,7 +234,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	char *ts = st->ts, *id = st->id;
 
 	rfc3339_format(ev->has_ts ? ev->ts : now_ms(), ts);
-	event_id(dataset, st->file, lineno, s, n, id);
+	event_id(st, dataset, lineno, s, n, id);
 	ev->f[SLOT_TS].type = V_PLAIN;
 	ev->f[SLOT_TS].v = ts;
 	ev->f[SLOT_TS].vlen = RFC3339_LEN;
@@ -279,7 +287,7 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 			.file = st->file, .keep_raw = st->o.keep_raw,
 		};
 		rfc3339_format(now_ms(), ts);
-		event_id(st->o.source ? st->o.source : "json", st->file, lineno, s, n, id);
+		event_id(st, st->o.source ? st->o.source : "json", lineno, s, n, id);
 		if (fmt_json(&st->out, s, n, &x, &why) == 0) {
 			st->events++;
 			return;
