@@ -31,19 +31,7 @@ static size_t
 string(const char *s, size_t n, size_t i, struct jscan_err *e)
 {
 	for (;;) {
-		for (;;) {
-			if (i + 8 > n) {
-				while (i < n && !jw_needs_escape[(unsigned char)s[i]])
-					i++;
-				break;
-			}
-			uint64_t m = swar_json_special_mask(swar_load(s + i));
-			if (m != 0) {
-				i += swar_first(m);
-				break;
-			}
-			i += 8;
-		}
+		i += json_plain_span(s + i, n - i);
 		if (i >= n) {
 			e->msg = "unterminated string";
 			e->pos = n;

@@ -132,34 +132,14 @@ jw_escape_to(char *o, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 
-	while (i < n) {
-		while (i + 8 <= n) {
-			uint64_t x;
-			memcpy(&x, s + i, 8);
-			if (swar_json_special(x))
-				break;
-			memcpy(o, s + i, 8);
-			o += 8;
-			i += 8;
-		}
+	for (;;) {
+		size_t run = json_plain_span(s + i, n - i);
+		memcpy(o, s + i, run);
+		o += run;
+		i += run;
 		if (i >= n)
-			break;
-		/* A tail of a string of 8 or more: check the last 8 bytes, which
-		 * overlap what is done, and copy the tail if they are clean. */
-		if (n >= 8 && n - i < 8) {
-			uint64_t x;
-			memcpy(&x, s + n - 8, 8);
-			if (!swar_json_special(x)) {
-				/* s[n-8, i) was plain, so it is the last output. */
-				memcpy(o - (i - (n - 8)), s + n - 8, 8);
-				return o + (n - i);
-			}
-		}
+			return o;
 		unsigned char c = (unsigned char)s[i++];
-		if (!jw_needs_escape[c]) {
-			*o++ = (char)c;
-			continue;
-		}
 		*o++ = '\\';
 		switch (c) {
 		case '"': *o++ = '"'; break;
@@ -174,7 +154,6 @@ jw_escape_to(char *o, const char *s, size_t n)
 			*o++ = hex[c >> 4]; *o++ = hex[c & 15];
 		}
 	}
-	return o;
 }
 
 void
