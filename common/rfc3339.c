@@ -84,6 +84,31 @@ rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 	out[23] = 'Z';
 }
 
+void
+rfc3339_format_cached(struct rfc3339_cache *c, int64_t ms, char out[RFC3339_LEN])
+{
+	int64_t days = ms >= 0 ? ms / 86400000 : -((-(ms + 1)) / 86400000) - 1;
+	if (!c->valid || days != c->day) {
+		rfc3339_format(ms, out);
+		memcpy(c->date, out, 11);
+		c->day = days;
+		c->valid = true;
+		return;
+	}
+	int64_t rem = ms - days * 86400000;
+	unsigned msec = (unsigned)(rem % 1000), sec = (unsigned)(rem / 1000);
+	memcpy(out, c->date, 11);
+	two(out + 11, sec / 3600);
+	out[13] = ':';
+	two(out + 14, sec / 60 % 60);
+	out[16] = ':';
+	two(out + 17, sec % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + msec / 100);
+	two(out + 21, msec % 100);
+	out[23] = 'Z';
+}
+
 /* Read exactly k digits at s; -1 when they are not all digits. */
 static int
 digits(const char *s, size_t n, size_t k)

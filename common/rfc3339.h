@@ -22,6 +22,16 @@ void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
  * clamped to that range. */
 void rfc3339_format(int64_t ms, char out[RFC3339_LEN]);
 
+/* rfc3339_format() that keeps the date text of the last day it wrote:
+ * consecutive records mostly share their day.  Zero the cache to start. */
+struct rfc3339_cache {
+	int64_t day;
+	bool valid;
+	char date[11];		/* "YYYY-MM-DDT" */
+};
+void rfc3339_format_cached(struct rfc3339_cache *c, int64_t ms,
+    char out[RFC3339_LEN]);
+
 /* Read an RFC 3339 / ISO 8601 time at the start of s[0, n):
  * YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH[:]MM].  Returns the number of
  * characters read, or 0 when s does not start with such a time.  *has_zone

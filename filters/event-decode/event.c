@@ -103,25 +103,6 @@ ev_keep(struct event *ev, const char *s, size_t n)
 	return p;
 }
 
-struct field *
-ev_add(struct event *ev, const char *path, size_t plen, uint8_t type,
-    const char *v, size_t n, bool stable)
-{
-	if (ev->n >= EV_MAX_FIELDS) {
-		ev->overflow = true;
-		return NULL;
-	}
-	struct field *f = &ev->f[ev->n++];
-	f->path = path;
-	f->plen = (uint32_t)plen;
-	f->type = type;
-	f->stable = stable;
-	f->v = v;
-	f->vlen = (uint32_t)n;
-	f->i = 0;
-	return f;
-}
-
 void
 ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
     const char *v, size_t n)
@@ -500,7 +481,11 @@ emit_shaped(const struct event *ev, const struct sortmemo *m, struct jw *w)
 	if (o == NULL)
 		return;
 	for (unsigned i = 0; i < m->n; i++) {
-		memcpy(o, m->t[i].bytes, TRANS_MAX);
+		/* Fixed-size copies; most transitions fit the short one. */
+		if (m->t[i].len <= 32)
+			memcpy(o, m->t[i].bytes, 32);
+		else
+			memcpy(o, m->t[i].bytes, TRANS_MAX);
 		o = put_value(o + m->t[i].len, &ev->f[m->ord[i]]);
 	}
 	for (unsigned k = 1; k < m->t[m->n - 1].depth; k++)

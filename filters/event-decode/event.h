@@ -81,8 +81,24 @@ void event_free(struct event *ev);
 void event_clear(struct event *ev);
 
 /* Add a field; NULL when the table is full (ev->overflow is then set). */
-struct field *ev_add(struct event *ev, const char *path, size_t plen,
-    uint8_t type, const char *v, size_t n, bool stable);
+static inline struct field *
+ev_add(struct event *ev, const char *path, size_t plen, uint8_t type,
+    const char *v, size_t n, bool stable)
+{
+	if (ev->n >= EV_MAX_FIELDS) {
+		ev->overflow = true;
+		return NULL;
+	}
+	struct field *f = &ev->f[ev->n++];
+	f->path = path;
+	f->plen = (uint32_t)plen;
+	f->type = type;
+	f->stable = stable;
+	f->v = v;
+	f->vlen = (uint32_t)n;
+	f->i = 0;
+	return f;
+}
 
 /* The common cases take a string literal as path (inline, so its length is
  * a constant). */

@@ -76,6 +76,7 @@ struct state {
 	struct jw scratch;	/* --test: where json output goes */
 	char ts[RFC3339_LEN], id[32];	/* the event being finished */
 	struct hash128 id_prefix;	/* event_id(): hash of id_dataset, id_file */
+	struct rfc3339_cache tsc;
 	const char *id_dataset, *id_file;
 	bool in_long;		/* a line over --max-line is being rejected */
 	int status;
@@ -233,7 +234,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	const char *dataset = st->o.source ? st->o.source : ev->dataset;
 	char *ts = st->ts, *id = st->id;
 
-	rfc3339_format(ev->has_ts ? ev->ts : now_ms(), ts);
+	rfc3339_format_cached(&st->tsc, ev->has_ts ? ev->ts : now_ms(), ts);
 	event_id(st, dataset, lineno, s, n, id);
 	ev->f[SLOT_TS].type = V_PLAIN;
 	ev->f[SLOT_TS].v = ts;

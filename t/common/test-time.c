@@ -332,6 +332,29 @@ test_tz(void)
 	    "in the autumn overlap the earlier instant is chosen");
 }
 
+static void
+test_format_cached(void)
+{
+	struct rfc3339_cache c;
+	static const int64_t times[] = {
+		0, 1, 86399999, 86400000, 86400001, 1763774625123LL, 1763774625999LL,
+		1763769600000LL, 1763769599999LL, -1, -86400000, -86400001, 0,
+	};
+	char a[RFC3339_LEN], b[RFC3339_LEN];
+	bool same = true;
+
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		rfc3339_format(times[i], a);
+		rfc3339_format_cached(&c, times[i], b);
+		if (memcmp(a, b, RFC3339_LEN) != 0) {
+			same = false;
+			fprintf(stderr, "# %lld: %.24s vs %.24s\n", (long long)times[i], a, b);
+		}
+	}
+	ok(same, "the cached formatter writes what the plain one does, across day boundaries and before 1970");
+}
+
 int
 main(void)
 {
@@ -341,5 +364,6 @@ main(void)
 	test_scan();
 	test_calendar();
 	test_tz();
+	test_format_cached();
 	return done();
 }
