@@ -132,6 +132,31 @@ jw_escape_to(char *o, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 
+	/* Short strings (keys, codes, versions) byte by byte: cheaper than
+	 * setting up the wide scan and a copy call. */
+	if (n < 16) {
+		for (; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (!jw_needs_escape[c]) {
+				*o++ = (char)c;
+				continue;
+			}
+			*o++ = '\\';
+			switch (c) {
+			case '"': *o++ = '"'; break;
+			case '\\': *o++ = '\\'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			default:
+				*o++ = 'u'; *o++ = '0'; *o++ = '0';
+				*o++ = hex[c >> 4]; *o++ = hex[c & 15];
+			}
+		}
+		return o;
+	}
 	for (;;) {
 		size_t run = json_plain_span(s + i, n - i);
 		memcpy(o, s + i, run);

@@ -101,7 +101,7 @@ request(struct access *a, const char *r, size_t n)
 	a->version = (struct slice){ r + te + 6, n - te - 6 };
 }
 
-static void
+static inline void
 put(struct event *ev, const char *path, struct slice v)
 {
 	if (v.p != NULL)

@@ -78,6 +78,7 @@ struct state {
 	struct hash128 id_prefix;	/* event_id(): hash of id_dataset, id_file */
 	struct rfc3339_cache tsc;
 	const char *id_dataset, *id_file;
+	size_t id_dataset_len, id_file_len;
 	bool in_long;		/* a line over --max-line is being rejected */
 	int status;
 	bool stop;
@@ -210,10 +211,12 @@ event_id(struct state *st, const char *dataset, uint64_t lineno, const char *s,
     size_t n, char out[32])
 {
 	if (dataset != st->id_dataset || st->file != st->id_file) {
+		st->id_dataset_len = strlen(dataset);
+		st->id_file_len = st->file != NULL ? strlen(st->file) : 0;
 		st->id_prefix = hash128_seed(0);
-		hash128_update(&st->id_prefix, dataset, strlen(dataset));
+		hash128_update(&st->id_prefix, dataset, st->id_dataset_len);
 		if (st->file != NULL)
-			hash128_update(&st->id_prefix, st->file, strlen(st->file) + 1);
+			hash128_update(&st->id_prefix, st->file, st->id_file_len + 1);
 		st->id_dataset = dataset;
 		st->id_file = st->file;
 	}
@@ -240,14 +243,14 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	ev->f[SLOT_TS].v = ts;
 	ev->f[SLOT_TS].vlen = RFC3339_LEN;
 	ev->f[SLOT_DATASET].v = dataset;
-	ev->f[SLOT_DATASET].vlen = (uint32_t)strlen(dataset);
+	ev->f[SLOT_DATASET].vlen = (uint32_t)st->id_dataset_len;	/* event_id() measured it */
 	ev->f[SLOT_ID].type = V_PLAIN;
 	ev->f[SLOT_ID].v = id;
 	ev->f[SLOT_ID].vlen = 32;
 	if (st->o.host != NULL && ev_find(ev, "host.name") == NULL)
 		ev_strz(ev, "host.name", st->o.host);
 	if (st->file != NULL)
-		ev_strz(ev, "log.file.path", st->file);
+		ev_str(ev, "log.file.path", st->file, st->id_file_len);
 	if (st->o.keep_raw)
 		ev_str(ev, "event.original", s, n);
 	if (ev->overflow)
