@@ -10,6 +10,7 @@
  * sorted input.
  */
 #include "event.h"
+#include "swar.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -80,6 +81,8 @@ event_clear(struct event *ev)
 	ev->has_ts = false;
 	ev->used = 0;
 	ev->why = NULL;
+	ev->plain_lo = ev->plain_hi = 0;
+	ev->slices = false;
 }
 
 char *
@@ -276,12 +279,18 @@ value(struct jw *w, const struct field *f)
 /* A value written straight into reserved space (6 bytes per byte of a
  * string, 32 more). */
 static inline char *
-put_value(char *o, const struct field *f)
+put_value(char *o, const struct field *f, uintptr_t plain_lo, uintptr_t plain_hi)
 {
 	switch (f->type) {
 	case V_STR:
 		*o++ = '"';
-		o = jw_escape_to(o, f->v, f->vlen);
+		/* A slice of a line known to hold nothing to escape is copied. */
+		if ((uintptr_t)f->v >= plain_lo && (uintptr_t)f->v + f->vlen <= plain_hi) {
+			memcpy(o, f->v, f->vlen);
+			o += f->vlen;
+		} else {
+			o = jw_escape_to(o, f->v, f->vlen);
+		}
 		*o++ = '"';
 		return o;
 	case V_PLAIN:
@@ -480,13 +489,15 @@ emit_shaped(const struct event *ev, const struct sortmemo *m, struct jw *w)
 	char *o = jw_reserve(w, need);
 	if (o == NULL)
 		return;
+	/* Locals: stores through o (a char pointer) may alias ev. */
+	const uintptr_t lo = ev->plain_lo, hi = ev->plain_hi;
 	for (unsigned i = 0; i < m->n; i++) {
 		/* Fixed-size copies; most transitions fit the short one. */
 		if (m->t[i].len <= 32)
 			memcpy(o, m->t[i].bytes, 32);
 		else
 			memcpy(o, m->t[i].bytes, TRANS_MAX);
-		o = put_value(o + m->t[i].len, &ev->f[m->ord[i]]);
+		o = put_value(o + m->t[i].len, &ev->f[m->ord[i]], lo, hi);
 	}
 	for (unsigned k = 1; k < m->t[m->n - 1].depth; k++)
 		*o++ = '}';
@@ -507,6 +518,15 @@ emit_shaped(const struct event *ev, const struct sortmemo *m, struct jw *w)
  * whose path is also a parent (the "_" key).  The stack is rebuilt from
  * the previous path whenever the general way follows the fast one.
  */
+void
+event_plain(struct event *ev, const char *s, size_t n)
+{
+	if (ev->slices && json_plain_span(s, n) == n) {
+		ev->plain_lo = (uintptr_t)s;
+		ev->plain_hi = (uintptr_t)s + n;
+	}
+}
+
 void
 event_emit(struct event *ev, struct jw *w)
 {
@@ -541,7 +561,7 @@ event_emit(struct event *ev, struct jw *w)
 				if (o == NULL)
 					return;
 				memcpy(o, t->bytes, TRANS_MAX);
-				o = put_value(o + t->len, &f[i]);
+				o = put_value(o + t->len, &f[i], ev->plain_lo, ev->plain_hi);
 				w->len = (size_t)(o - w->buf);
 				w->depth = t->depth;
 				w->comma = ((uint64_t)2 << t->depth) - 1;

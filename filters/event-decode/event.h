@@ -60,6 +60,9 @@ struct event {
 	const char *why;	/* why the line did not decode */
 	char *scratch;
 	size_t used, cap;
+	uintptr_t plain_lo, plain_hi;	/* bytes known to need no escaping */
+	bool slices;		/* the decoder's strings are mostly raw slices of
+				 * the line, worth one scan for escapes */
 	struct transition *cache;
 	struct sortmemo *memo;
 };
@@ -151,6 +154,11 @@ struct field *ev_find(struct event *ev, const char *path);
  * line).  ev_keep() copies n bytes there. */
 char *ev_alloc(struct event *ev, size_t n);
 const char *ev_keep(struct event *ev, const char *s, size_t n);
+
+/* When the decoder set ev->slices: if s[0, n) (the line) holds nothing
+ * JSON must escape, string fields that are slices of it are copied, not
+ * escaped.  Call after the decoder, before event_emit(). */
+void event_plain(struct event *ev, const char *s, size_t n);
 
 /* Write the event as one JSON object and end the record. */
 void event_emit(struct event *ev, struct jw *w);

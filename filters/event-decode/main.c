@@ -256,6 +256,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	if (ev->overflow)
 		log_limited(&st->rj.limit, "line %llu: more than %d fields; the rest were dropped",
 		    (unsigned long long)lineno, EV_MAX_FIELDS);
+	event_plain(ev, s, n);
 	event_emit(ev, &st->out);
 	st->events++;
 }
