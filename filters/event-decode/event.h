@@ -117,6 +117,13 @@ ev_strz(struct event *ev, const char *path, const char *v)
 	ev_add(ev, path, strlen(path), V_STR, v, strlen(v), true);
 }
 
+/* A value that is a string literal of ours: nothing in it to escape. */
+static inline void
+ev_lit(struct event *ev, const char *path, const char *lit)
+{
+	ev_add(ev, path, strlen(path), V_PLAIN, lit, strlen(lit), true);
+}
+
 static inline void
 ev_int(struct event *ev, const char *path, int64_t v)
 {

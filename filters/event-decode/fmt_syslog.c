@@ -34,10 +34,10 @@ priority(struct event *ev, int pri)
 {
 	ev_int(ev, "log.syslog.priority", pri);
 	ev_int(ev, "log.syslog.facility.code", pri >> 3);
-	ev_strz(ev, "log.syslog.facility.name", facilities[pri >> 3]);
+	ev_lit(ev, "log.syslog.facility.name", facilities[pri >> 3]);
 	ev_int(ev, "log.syslog.severity.code", pri & 7);
-	ev_strz(ev, "log.syslog.severity.name", severities[pri & 7]);
-	ev_strz(ev, "log.level", severities[pri & 7]);
+	ev_lit(ev, "log.syslog.severity.name", severities[pri & 7]);
+	ev_lit(ev, "log.level", severities[pri & 7]);
 }
 
 static size_t
@@ -299,7 +299,7 @@ fmt_syslog(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 /* --- OpenSSH ------------------------------------------------------------ */
 
 /* If s starts with lit, advance past it. */
-static bool
+static inline bool
 eat(struct slice *s, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -363,10 +363,10 @@ port(struct event *ev, struct slice *s)
 static void
 auth(struct event *ev, const char *action, const char *outcome)
 {
-	ev_strz(ev, "event.category", "authentication");
-	ev_strz(ev, "event.action", action);
+	ev_lit(ev, "event.category", "authentication");
+	ev_lit(ev, "event.action", action);
 	if (outcome != NULL)
-		ev_strz(ev, "event.outcome", outcome);
+		ev_lit(ev, "event.outcome", outcome);
 }
 
 /* "[invalid user U |authenticating user U |user U ]ADDR[ port P]" */
@@ -429,7 +429,7 @@ sshd_message(struct event *ev, struct slice m)
 	} else if (eat(&m, "error: Received disconnect from ") ||
 	    eat(&m, "Received disconnect from ")) {
 		/* "ADDR port P:11: text" or, from older servers, "ADDR: 11: text" */
-		ev_strz(ev, "event.action", "disconnect");
+		ev_lit(ev, "event.action", "disconnect");
 		struct slice a = word(&m);
 		if (a.n > 0 && a.p[a.n - 1] == ':')
 			a.n--;
@@ -437,11 +437,11 @@ sshd_message(struct event *ev, struct slice m)
 		port(ev, &m);
 	} else if (eat(&m, "Connection closed by ") || eat(&m, "Disconnected from ") ||
 	    eat(&m, "Connection reset by ")) {
-		ev_strz(ev, "event.action", "disconnect");
+		ev_lit(ev, "event.action", "disconnect");
 		user_addr_port(ev, m);
 	} else if (eat(&m, "reverse mapping checking getaddrinfo for ")) {
 		struct slice host = word(&m);
-		ev_strz(ev, "event.action", "break_in_attempt");
+		ev_lit(ev, "event.action", "break_in_attempt");
 		if (eat(&m, " [")) {
 			const char *close = memchr(m.p, ']', m.n);
 			if (close != NULL && is_ip(m.p, (size_t)(close - m.p)))
@@ -450,7 +450,7 @@ sshd_message(struct event *ev, struct slice m)
 		ev_str(ev, "source.domain", host.p, host.n);
 	} else if (eat(&m, "Address ") && rfind(m, "POSSIBLE BREAK-IN ATTEMPT") != NULL) {
 		struct slice a = word(&m);
-		ev_strz(ev, "event.action", "break_in_attempt");
+		ev_lit(ev, "event.action", "break_in_attempt");
 		address(ev, a);
 		if (eat(&m, " maps to ")) {
 			struct slice host = word(&m);

@@ -24,6 +24,7 @@
 #include "ndjson.h"
 #include "reject.h"
 #include "sig.h"
+#include "swar.h"
 #include "utf8.h"
 
 #define SAMPLES 5
@@ -79,6 +80,7 @@ struct state {
 	struct rfc3339_cache tsc;
 	const char *id_dataset, *id_file;
 	size_t id_dataset_len, id_file_len;
+	bool id_file_plain;	/* the file name needs no escaping */
 	bool in_long;		/* a line over --max-line is being rejected */
 	int status;
 	bool stop;
@@ -213,6 +215,8 @@ event_id(struct state *st, const char *dataset, uint64_t lineno, const char *s,
 	if (dataset != st->id_dataset || st->file != st->id_file) {
 		st->id_dataset_len = strlen(dataset);
 		st->id_file_len = st->file != NULL ? strlen(st->file) : 0;
+		st->id_file_plain = st->file != NULL &&
+		    json_plain_span(st->file, st->id_file_len) == st->id_file_len;
 		st->id_prefix = hash128_seed(0);
 		hash128_update(&st->id_prefix, dataset, st->id_dataset_len);
 		if (st->file != NULL)
@@ -242,6 +246,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	ev->f[SLOT_TS].type = V_PLAIN;
 	ev->f[SLOT_TS].v = ts;
 	ev->f[SLOT_TS].vlen = RFC3339_LEN;
+	ev->f[SLOT_DATASET].type = st->o.source ? V_STR : V_PLAIN;	/* ours, or the user's */
 	ev->f[SLOT_DATASET].v = dataset;
 	ev->f[SLOT_DATASET].vlen = (uint32_t)st->id_dataset_len;	/* event_id() measured it */
 	ev->f[SLOT_ID].type = V_PLAIN;
@@ -250,7 +255,8 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	if (st->o.host != NULL && ev_find(ev, "host.name") == NULL)
 		ev_strz(ev, "host.name", st->o.host);
 	if (st->file != NULL)
-		ev_str(ev, "log.file.path", st->file, st->id_file_len);
+		ev_add(ev, "log.file.path", 13, st->id_file_plain ? V_PLAIN : V_STR,
+		    st->file, st->id_file_len, true);
 	if (st->o.keep_raw)
 		ev_str(ev, "event.original", s, n);
 	if (ev->overflow)
