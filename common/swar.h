@@ -94,4 +94,28 @@ json_plain_span(const char *s, size_t n)
 	return n;
 }
 
+/* Does s[0, n) hold a backslash or a control byte?  (Text without them
+ * needs no escaping once its '"' are known to be delimiters, as in an
+ * access log line whose quoted fields hold no escapes.) */
+static inline bool
+has_backslash_or_control(const char *s, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+	while (i + 16 <= n) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, bslash),
+		    _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
+		if (_mm_movemask_epi8(m) != 0)
+			return true;
+		i += 16;
+	}
+#endif
+	for (; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == '\\')
+			return true;
+	return false;
+}
+
 #endif

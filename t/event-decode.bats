@@ -575,3 +575,13 @@ setup() {
 	run -0 env TZ=Europe/Berlin event-decode -f logfmt in
 	[ "$(jq -r '."@timestamp"' <<<"$output")" = 2021-06-01T10:00:00.000Z ]
 }
+
+@test "quotes and backslashes in unquoted access-log fields are escaped in the output" {
+	printf '%s\n' \
+		'192.0.2.1 - us"er [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "ua" "192.0.2.7, 192.0.2.8"' \
+		'192.0.2.1 - a\b [10/Oct/2000:13:55:36 -0700] "GET /x\\y HTTP/1.1" 200 1' > in
+	run -0 event-decode -f combined in
+	run jq -c '[.user.name, .message, .url.original]' <<<"$output"
+	assert_line --index 0 '["us\"er","\"192.0.2.7, 192.0.2.8\"","/"]'
+	assert_line --index 1 '["a\\b",null,"/x\\y"]'
+}

@@ -61,8 +61,10 @@ struct event {
 	char *scratch;
 	size_t used, cap;
 	uintptr_t plain_lo, plain_hi;	/* bytes known to need no escaping */
-	bool slices;		/* the decoder's strings are mostly raw slices of
-				 * the line, worth one scan for escapes */
+	uint8_t slices;		/* the decoder's strings are mostly raw slices of
+				 * the line, worth one scan for escapes: */
+#define SLICES_PLAIN 1		/* slices may hold any byte of the line */
+#define SLICES_UNQUOTED 2	/* slices never hold a '"' unless after '\\' */
 	struct transition *cache;
 	struct sortmemo *memo;
 };

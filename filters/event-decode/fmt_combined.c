@@ -145,6 +145,9 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 	memset(&a, 0, sizeof(a));
 	a.status = a.bytes = a.duration = -1;
 	ev->dataset = "http.access";
+	/* Every string is a slice between delimiters; a '"' inside one
+	 * would have to be escaped with '\\', which event_plain() looks for. */
+	ev->slices = SLICES_UNQUOTED;
 	/* HOST IDENT USER, possibly after a VHOST, then '['. */
 	for (k = 0; k < 5; k++) {
 		b[k] = i;
@@ -245,6 +248,13 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 		else
 			a.message = (struct slice){ s + i, rest - i };
 	}
+	/* The unquoted fields are not delimited by quotes: one holding a '"'
+	 * must be escaped when written. */
+	if (memchr(a.host.p, '"', a.host.n) != NULL ||
+	    (a.user.p != NULL && memchr(a.user.p, '"', a.user.n) != NULL) ||
+	    (a.vhost.p != NULL && memchr(a.vhost.p, '"', a.vhost.n) != NULL) ||
+	    (a.message.p != NULL && memchr(a.message.p, '"', a.message.n) != NULL))
+		ev->slices = 0;
 	add_fields(ev, &a);
 	return 0;
 bad:
