@@ -82,7 +82,7 @@ event_clear(struct event *ev)
 	ev->used = 0;
 	ev->why = NULL;
 	ev->plain_lo = ev->plain_hi = 0;
-	ev->slices = 0;
+	ev->slices = false;
 }
 
 char *
@@ -521,8 +521,7 @@ emit_shaped(const struct event *ev, const struct sortmemo *m, struct jw *w)
 void
 event_plain(struct event *ev, const char *s, size_t n)
 {
-	if ((ev->slices == SLICES_PLAIN && json_plain_span(s, n) == n) ||
-	    (ev->slices == SLICES_UNQUOTED && !has_backslash_or_control(s, n))) {
+	if (ev->slices && json_plain_span(s, n) == n) {
 		ev->plain_lo = (uintptr_t)s;
 		ev->plain_hi = (uintptr_t)s + n;
 	}

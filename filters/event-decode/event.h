@@ -61,10 +61,8 @@ struct event {
 	char *scratch;
 	size_t used, cap;
 	uintptr_t plain_lo, plain_hi;	/* bytes known to need no escaping */
-	uint8_t slices;		/* the decoder's strings are mostly raw slices of
-				 * the line, worth one scan for escapes: */
-#define SLICES_PLAIN 1		/* slices may hold any byte of the line */
-#define SLICES_UNQUOTED 2	/* slices never hold a '"' unless after '\\' */
+	bool slices;		/* the decoder's strings are mostly raw slices of
+				 * the line, worth one scan for escapes */
 	struct transition *cache;
 	struct sortmemo *memo;
 };
@@ -166,7 +164,8 @@ const char *ev_keep(struct event *ev, const char *s, size_t n);
 
 /* When the decoder set ev->slices: if s[0, n) (the line) holds nothing
  * JSON must escape, string fields that are slices of it are copied, not
- * escaped.  Call after the decoder, before event_emit(). */
+ * escaped.  (A decoder that knows better sets plain_lo and plain_hi
+ * itself.)  Call after the decoder, before event_emit(). */
 void event_plain(struct event *ev, const char *s, size_t n);
 
 /* Write the event as one JSON object and end the record. */

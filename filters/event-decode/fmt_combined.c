@@ -18,10 +18,20 @@
 /* A quoted field starting at s[i] == '"'; sets *v and *vn to its unescaped
  * text and returns the index after the closing quote, or 0. */
 static size_t
-quoted(struct event *ev, const char *s, size_t n, size_t i, const char **v, size_t *vn)
+quoted(struct event *ev, const char *s, size_t n, size_t i, const char **v,
+    size_t *vn, bool clean)
 {
 	size_t start = ++i;
 	bool esc = false;
+
+	if (clean) {		/* no backslash in the line: the next '"' ends it */
+		const char *q = memchr(s + i, '"', n - i);
+		if (q == NULL)
+			return 0;
+		*v = s + start;
+		*vn = (size_t)(q - s) - start;
+		return (size_t)(q - s) + 1;
+	}
 
 	/* The closing quote is the first '"' not escaped by a '\\' (memchr
 	 * is the fastest scan there is; escapes are rare). */
@@ -108,6 +118,15 @@ put(struct event *ev, const char *path, struct slice v)
 		ev_add(ev, path, strlen(path), V_STR, v.p, v.n, true);
 }
 
+static inline bool
+has_quote(struct slice v)
+{
+	for (size_t i = 0; i < v.n; i++)
+		if (v.p[i] == '"')
+			return true;
+	return false;
+}
+
 static void
 add_fields(struct event *ev, const struct access *a)
 {
@@ -145,9 +164,11 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 	memset(&a, 0, sizeof(a));
 	a.status = a.bytes = a.duration = -1;
 	ev->dataset = "http.access";
-	/* Every string is a slice between delimiters; a '"' inside one
-	 * would have to be escaped with '\\', which event_plain() looks for. */
-	ev->slices = SLICES_UNQUOTED;
+	/* A line with no backslash and no control byte: quoted fields end at
+	 * the next '"', and every string taken from the line is written as
+	 * is (a '"' inside a quoted field would need a backslash), unless an
+	 * unquoted field holds a '"' (checked below). */
+	bool clean = !has_backslash_or_control(s, n);
 	/* HOST IDENT USER, possibly after a VHOST, then '['. */
 	for (k = 0; k < 5; k++) {
 		b[k] = i;
@@ -177,7 +198,7 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 
 	const char *req;
 	size_t reqn;
-	i = quoted(ev, s, n, i + 1, &req, &reqn);
+	i = quoted(ev, s, n, i + 1, &req, &reqn, clean);
 	if (i == 0)
 		goto bad;
 	request(&a, req, reqn);
@@ -203,10 +224,10 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 	if (i + 1 < n && s[i] == ' ' && s[i + 1] == '"') {
 		const char *ref, *ua;
 		size_t refn, uan;
-		i = quoted(ev, s, n, i + 1, &ref, &refn);
+		i = quoted(ev, s, n, i + 1, &ref, &refn, clean);
 		if (i == 0 || i + 1 >= n || s[i] != ' ' || s[i + 1] != '"')
 			goto bad;
-		i = quoted(ev, s, n, i + 1, &ua, &uan);
+		i = quoted(ev, s, n, i + 1, &ua, &uan, clean);
 		if (i == 0)
 			goto bad;
 		if (!(refn == 1 && ref[0] == '-'))
@@ -248,13 +269,11 @@ fmt_combined(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 		else
 			a.message = (struct slice){ s + i, rest - i };
 	}
-	/* The unquoted fields are not delimited by quotes: one holding a '"'
-	 * must be escaped when written. */
-	if (memchr(a.host.p, '"', a.host.n) != NULL ||
-	    (a.user.p != NULL && memchr(a.user.p, '"', a.user.n) != NULL) ||
-	    (a.vhost.p != NULL && memchr(a.vhost.p, '"', a.vhost.n) != NULL) ||
-	    (a.message.p != NULL && memchr(a.message.p, '"', a.message.n) != NULL))
-		ev->slices = 0;
+	if (clean && !has_quote(a.host) && !has_quote(a.user) &&
+	    !has_quote(a.vhost) && !has_quote(a.message)) {
+		ev->plain_lo = (uintptr_t)s;
+		ev->plain_hi = (uintptr_t)s + n;
+	}
 	add_fields(ev, &a);
 	return 0;
 bad:

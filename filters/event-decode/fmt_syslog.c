@@ -211,7 +211,7 @@ syslog_decode(struct decode_ctx *c, struct event *ev, const char *s, size_t n,
 	prog->p = msg->p = NULL;
 	prog->n = msg->n = 0;
 	ev->dataset = "syslog";
-	ev->slices = SLICES_PLAIN;
+	ev->slices = true;
 	if (n > 2 && s[0] == '<') {
 		pri = 0;
 		for (i = 1; i < n && i <= 4 && s[i] >= '0' && s[i] <= '9'; i++)
