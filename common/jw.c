@@ -213,6 +213,21 @@ jw_key(struct jw *w, const char *k, size_t n)
 }
 
 void
+jw_key_plain(struct jw *w, const char *k, size_t n)
+{
+	sep(w);
+	char *o = jw_reserve(w, n + 3);
+	if (o == NULL)
+		return;
+	o[0] = '"';
+	memcpy(o + 1, k, n);
+	o[n + 1] = '"';
+	o[n + 2] = ':';
+	w->len += n + 3;
+	w->after_key = true;
+}
+
+void
 jw_keyz(struct jw *w, const char *k)
 {
 	jw_key(w, k, strlen(k));

@@ -61,6 +61,9 @@ void jw_arr_open(struct jw *w);
 void jw_arr_close(struct jw *w);
 void jw_key(struct jw *w, const char *k, size_t n);
 void jw_keyz(struct jw *w, const char *k);
+/* A key known to need no escaping (a literal of ours). */
+void jw_key_plain(struct jw *w, const char *k, size_t n);
+#define JW_KEY_LIT(w, lit) jw_key_plain((w), (lit), sizeof(lit) - 1)
 void jw_str(struct jw *w, const char *s, size_t n);
 /* A string known to need no escaping (digits, hex, a time, a literal). */
 void jw_str_plain(struct jw *w, const char *s, size_t n);

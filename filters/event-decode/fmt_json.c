@@ -32,15 +32,18 @@ event_members(struct jw *w, const struct json_extra *x, const char *s, size_t n,
     bool id, bool dataset, bool raw)
 {
 	if (id) {
-		jw_keyz(w, "id");
+		JW_KEY_LIT(w, "id");
 		jw_str_plain(w, x->id, 32);
 	}
 	if (dataset) {
-		jw_keyz(w, "dataset");
-		jw_strz(w, x->dataset);
+		JW_KEY_LIT(w, "dataset");
+		if (x->dataset_plain)
+			jw_str_plain(w, x->dataset, strlen(x->dataset));
+		else
+			jw_strz(w, x->dataset);
 	}
 	if (raw) {
-		jw_keyz(w, "original");
+		JW_KEY_LIT(w, "original");
 		jw_str(w, s, n);
 	}
 }
@@ -129,31 +132,34 @@ splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 	w->comma = count > 0 ? 2 : 0;	/* bit 1: the next member needs a comma */
 	w->after_key = false;
 	if (member(m, count, "@timestamp") == NULL) {
-		jw_keyz(w, "@timestamp");
+		JW_KEY_LIT(w, "@timestamp");
 		jw_str_plain(w, x->ts, RFC3339_LEN);
 	}
 	if (want_id || want_ds || want_raw) {
-		jw_keyz(w, "event");
+		JW_KEY_LIT(w, "event");
 		jw_obj_open(w);
 		event_members(w, x, s, n, want_id, want_ds, want_raw);
 		jw_obj_close(w);
 	}
 	if (x->host != NULL && member(m, count, "host") == NULL &&
 	    member(m, count, "host.name") == NULL) {
-		jw_keyz(w, "host");
+		JW_KEY_LIT(w, "host");
 		jw_obj_open(w);
-		jw_keyz(w, "name");
+		JW_KEY_LIT(w, "name");
 		jw_strz(w, x->host);
 		jw_obj_close(w);
 	}
 	if (x->file != NULL && member(m, count, "log") == NULL &&
 	    member(m, count, "log.file.path") == NULL) {
-		jw_keyz(w, "log");
+		JW_KEY_LIT(w, "log");
 		jw_obj_open(w);
-		jw_keyz(w, "file");
+		JW_KEY_LIT(w, "file");
 		jw_obj_open(w);
-		jw_keyz(w, "path");
-		jw_strz(w, x->file);
+		JW_KEY_LIT(w, "path");
+		if (x->file_plain)
+			jw_str_plain(w, x->file, strlen(x->file));
+		else
+			jw_strz(w, x->file);
 		jw_obj_close(w);
 		jw_obj_close(w);
 	}

@@ -37,6 +37,7 @@ struct json_extra {
 	const char *host;	/* --host, or NULL */
 	const char *file;	/* log.file.path, or NULL */
 	bool keep_raw;
+	bool dataset_plain, file_plain;	/* need no escaping */
 };
 
 /* The json format writes its record itself: the line byte for byte with

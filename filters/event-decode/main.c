@@ -297,8 +297,10 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 			.dataset = st->o.source ? st->o.source : "json",
 			.file = st->file, .keep_raw = st->o.keep_raw,
 		};
-		rfc3339_format(now_ms(), ts);
+		rfc3339_format_cached(&st->tsc, now_ms(), ts);
 		event_id(st, st->o.source ? st->o.source : "json", lineno, s, n, id);
+		x.dataset_plain = st->o.source == NULL;
+		x.file_plain = st->id_file_plain;
 		if (fmt_json(&st->out, s, n, &x, &why) == 0) {
 			st->events++;
 			return;
