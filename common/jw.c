@@ -126,10 +126,31 @@ void jw_obj_close(struct jw *w) { close_(w, '}'); }
 void jw_arr_open(struct jw *w) { open_(w, '['); }
 void jw_arr_close(struct jw *w) { close_(w, ']'); }
 
+/* The escape for one byte that needs it, written at o; returns the end. */
+static inline char *
+escape_byte(char *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*o++ = '\\';
+	switch (c) {
+	case '"': *o++ = '"'; break;
+	case '\\': *o++ = '\\'; break;
+	case '\n': *o++ = 'n'; break;
+	case '\r': *o++ = 'r'; break;
+	case '\t': *o++ = 't'; break;
+	case '\b': *o++ = 'b'; break;
+	case '\f': *o++ = 'f'; break;
+	default:
+		*o++ = 'u'; *o++ = '0'; *o++ = '0';
+		*o++ = hex[c >> 4]; *o++ = hex[c & 15];
+	}
+	return o;
+}
+
 char *
 jw_escape_to(char *o, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 
 	/* Short strings (keys, codes, versions) byte by byte: cheaper than
@@ -137,23 +158,10 @@ jw_escape_to(char *o, const char *s, size_t n)
 	if (n < 16) {
 		for (; i < n; i++) {
 			unsigned char c = (unsigned char)s[i];
-			if (!jw_needs_escape[c]) {
+			if (!jw_needs_escape[c])
 				*o++ = (char)c;
-				continue;
-			}
-			*o++ = '\\';
-			switch (c) {
-			case '"': *o++ = '"'; break;
-			case '\\': *o++ = '\\'; break;
-			case '\n': *o++ = 'n'; break;
-			case '\r': *o++ = 'r'; break;
-			case '\t': *o++ = 't'; break;
-			case '\b': *o++ = 'b'; break;
-			case '\f': *o++ = 'f'; break;
-			default:
-				*o++ = 'u'; *o++ = '0'; *o++ = '0';
-				*o++ = hex[c >> 4]; *o++ = hex[c & 15];
-			}
+			else
+				o = escape_byte(o, c);
 		}
 		return o;
 	}
@@ -164,20 +172,7 @@ jw_escape_to(char *o, const char *s, size_t n)
 		i += run;
 		if (i >= n)
 			return o;
-		unsigned char c = (unsigned char)s[i++];
-		*o++ = '\\';
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\f': *o++ = 'f'; break;
-		default:
-			*o++ = 'u'; *o++ = '0'; *o++ = '0';
-			*o++ = hex[c >> 4]; *o++ = hex[c & 15];
-		}
+		o = escape_byte(o, (unsigned char)s[i++]);
 	}
 }
 

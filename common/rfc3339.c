@@ -44,6 +44,22 @@ two(char *o, unsigned v)
 	o[1] = (char)('0' + v % 10);
 }
 
+/* "HH:MM:SS.mmmZ" for rem ms into the day, at out + 11. */
+static void
+clock_text(char out[RFC3339_LEN], int64_t rem)
+{
+	unsigned msec = (unsigned)(rem % 1000), sec = (unsigned)(rem / 1000);
+	two(out + 11, sec / 3600);
+	out[13] = ':';
+	two(out + 14, sec / 60 % 60);
+	out[16] = ':';
+	two(out + 17, sec % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + msec / 100);
+	two(out + 21, msec % 100);
+	out[23] = 'Z';
+}
+
 void
 rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 {
@@ -64,8 +80,6 @@ rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 		    days_from_civil(9999, 12, 31) * 86400000 + 86399999, out);
 		return;
 	}
-	unsigned msec = (unsigned)(rem % 1000);
-	unsigned sec = (unsigned)(rem / 1000);
 	two(out, (unsigned)(y / 100));
 	two(out + 2, (unsigned)(y % 100));
 	out[4] = '-';
@@ -73,15 +87,7 @@ rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 	out[7] = '-';
 	two(out + 8, d);
 	out[10] = 'T';
-	two(out + 11, sec / 3600);
-	out[13] = ':';
-	two(out + 14, sec / 60 % 60);
-	out[16] = ':';
-	two(out + 17, sec % 60);
-	out[19] = '.';
-	out[20] = (char)('0' + msec / 100);
-	two(out + 21, msec % 100);
-	out[23] = 'Z';
+	clock_text(out, rem);
 }
 
 void
@@ -95,18 +101,8 @@ rfc3339_format_cached(struct rfc3339_cache *c, int64_t ms, char out[RFC3339_LEN]
 		c->valid = true;
 		return;
 	}
-	int64_t rem = ms - days * 86400000;
-	unsigned msec = (unsigned)(rem % 1000), sec = (unsigned)(rem / 1000);
 	memcpy(out, c->date, 11);
-	two(out + 11, sec / 3600);
-	out[13] = ':';
-	two(out + 14, sec / 60 % 60);
-	out[16] = ':';
-	two(out + 17, sec % 60);
-	out[19] = '.';
-	out[20] = (char)('0' + msec / 100);
-	two(out + 21, msec % 100);
-	out[23] = 'Z';
+	clock_text(out, ms - days * 86400000);
 }
 
 /* Read exactly k digits at s; -1 when they are not all digits. */
