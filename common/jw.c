@@ -207,18 +207,26 @@ jw_key(struct jw *w, const char *k, size_t n)
 	w->after_key = true;
 }
 
-void
-jw_key_plain(struct jw *w, const char *k, size_t n)
+/* A quoted string that needs no escaping, and the colon after a key. */
+static void
+plain(struct jw *w, const char *s, size_t n, bool key)
 {
-	sep(w);
 	char *o = jw_reserve(w, n + 3);
 	if (o == NULL)
 		return;
 	o[0] = '"';
-	memcpy(o + 1, k, n);
+	memcpy(o + 1, s, n);
 	o[n + 1] = '"';
-	o[n + 2] = ':';
-	w->len += n + 3;
+	if (key)
+		o[n + 2] = ':';
+	w->len += n + 2 + key;
+}
+
+void
+jw_key_plain(struct jw *w, const char *k, size_t n)
+{
+	sep(w);
+	plain(w, k, n, true);
 	w->after_key = true;
 }
 
@@ -239,13 +247,7 @@ void
 jw_str_plain(struct jw *w, const char *s, size_t n)
 {
 	sep(w);
-	char *o = jw_reserve(w, n + 2);
-	if (o == NULL)
-		return;
-	o[0] = '"';
-	memcpy(o + 1, s, n);
-	o[n + 1] = '"';
-	w->len += n + 2;
+	plain(w, s, n, false);
 }
 
 void
