@@ -259,6 +259,14 @@ jw_strz(struct jw *w, const char *s)
 char *
 jw_int_to(char *o, int64_t v)
 {
+	if (v >= 0 && v < 1000) {	/* status codes, ports' and pids' kin */
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		return o;
+	}
 	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 

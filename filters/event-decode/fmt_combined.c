@@ -91,11 +91,13 @@ request(struct access *a, const char *r, size_t n)
 	while (m < n && r[m] >= 'A' && r[m] <= 'Z')
 		m++;
 	size_t t = m + 1;
-	size_t te = t;
-	while (te < n && r[te] != ' ')
-		te++;
-	if (m == 0 || m >= n || r[m] != ' ' || te == t || te + 6 > n ||
-	    memcmp(r + te, " HTTP/", 6) != 0 || memchr(r + te + 6, ' ', n - te - 6) != NULL) {
+	const char *sp = t < n ? memchr(r + t, ' ', n - t) : NULL;
+	size_t te = sp ? (size_t)(sp - r) : n;
+	bool version_ok = te + 6 <= n && memcmp(r + te, " HTTP/", 6) == 0;
+	for (size_t k = te + 6; version_ok && k < n; k++)
+		if (r[k] == ' ')
+			version_ok = false;
+	if (m == 0 || m >= n || r[m] != ' ' || te == t || !version_ok) {
 		a->original = (struct slice){ r, n };
 		return;
 	}

@@ -172,6 +172,15 @@ test_numbers(void)
 	is_str(text(w), "[-9223372036854775808,9223372036854775807,0,-1]",
 	    "jw_int writes INT64_MIN, INT64_MAX, 0 and -1 exactly");
 
+	jw_reset(w);
+	jw_arr_open(w);
+	static const int64_t small[] = { 9, 10, 99, 100, 200, 999, 1000, 65535 };
+	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+		jw_int(w, small[i]);
+	jw_arr_close(w);
+	is_str(text(w), "[9,10,99,100,200,999,1000,65535]",
+	    "jw_int writes small numbers exactly on both sides of its 3-digit path");
+
 	is_str(dbl(43.2), "43.2", "jw_double writes 43.2 as 43.2");
 	is_str(dbl(0.1), "0.1", "jw_double writes 0.1 as 0.1");
 	is_str(dbl(-2.5), "-2.5", "jw_double writes -2.5 as -2.5");
