@@ -68,6 +68,16 @@ hash128_update(struct hash128 *h, const void *data, size_t n)
 }
 
 void
+hash128_u64(struct hash128 *h, uint64_t v)
+{
+	/* What hash128_update() does with an 8-byte input: one word and an
+	 * empty second word marked with the length. */
+	h->lo = rotl((h->lo ^ v) * P1, 31);
+	uint64_t b = rotl((h->hi ^ ((uint64_t)8 << 59)) * P2, 27);
+	h->hi = b ^ rotl(h->lo, 17);
+}
+
+void
 hash128_hex(struct hash128 h, uint64_t total, char out[32])
 {
 	uint64_t a = h.lo ^ total, b = h.hi ^ (total * P3);

@@ -20,6 +20,10 @@ struct hash128 {
  * cut into calls: hash the same pieces the same way. */
 struct hash128 hash128_seed(uint64_t seed);
 void hash128_update(struct hash128 *h, const void *p, size_t n);
+/* Hash the 8 bytes of v, least significant first (the same on every
+ * host): hash128_update() of those bytes, without the byte shuffling. */
+void hash128_u64(struct hash128 *h, uint64_t v);
+
 /* Finish: mixes in the total length given; writes 32 lower-case hex digits
  * (no NUL) to out. */
 void hash128_hex(struct hash128 h, uint64_t total, char out[32]);

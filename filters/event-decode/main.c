@@ -225,10 +225,7 @@ event_id(struct state *st, const char *dataset, uint64_t lineno, const char *s,
 		st->id_file = st->file;
 	}
 	struct hash128 h = st->id_prefix;
-	unsigned char num[8];
-	for (int i = 0; i < 8; i++)
-		num[i] = (unsigned char)(lineno >> (8 * i));
-	hash128_update(&h, num, sizeof(num));
+	hash128_u64(&h, lineno);
 	hash128_update(&h, s, n);
 	hash128_hex(h, n, out);
 }

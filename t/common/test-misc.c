@@ -315,6 +315,26 @@ test_jpath(void)
 }
 
 static void
+test_hash_u64(void)
+{
+	static const uint64_t vals[] = { 0, 1, 0x0102030405060708ULL, UINT64_MAX };
+	bool same = true;
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		unsigned char le[8];
+		for (int k = 0; k < 8; k++)
+			le[k] = (unsigned char)(vals[i] >> (8 * k));
+		struct hash128 a = hash128_seed(7), b = hash128_seed(7);
+		hash128_update(&a, "prefix", 6);
+		hash128_update(&b, "prefix", 6);
+		hash128_update(&a, le, 8);
+		hash128_u64(&b, vals[i]);
+		same = same && a.lo == b.lo && a.hi == b.hi;
+	}
+	ok(same, "hash128_u64 equals hash128_update of the value's little-endian bytes");
+}
+
+static void
 test_err(void)
 {
 	struct sl_err e;
@@ -353,5 +373,6 @@ main(void)
 	test_size();
 	test_jpath();
 	test_err();
+	test_hash_u64();
 	return done();
 }
