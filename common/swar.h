@@ -28,12 +28,6 @@ swar_json_special_mask(uint64_t x)
 	    ((b - SWAR_ONES) & ~b)) & SWAR_HIGH;
 }
 
-static inline bool
-swar_json_special(uint64_t x)
-{
-	return swar_json_special_mask(x) != 0;
-}
-
 /* Load 8 bytes in memory order into the low-to-high bytes of a word, so
  * the first byte in memory is the lowest (on every host). */
 static inline uint64_t

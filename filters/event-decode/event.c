@@ -95,17 +95,6 @@ ev_alloc(struct event *ev, size_t n)
 	return p;
 }
 
-const char *
-ev_keep(struct event *ev, const char *s, size_t n)
-{
-	char *p = ev_alloc(ev, n + 1);
-	if (p == NULL)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
 void
 ev_field(struct event *ev, const char *path, size_t plen, uint8_t type,
     const char *v, size_t n)

@@ -140,13 +140,6 @@ ev_true(struct event *ev, const char *path)
 
 bool is_json_number(const char *s, size_t n);
 
-/* A string that may be a JSON number: typed as a number when it is one
- * (and has no leading zeros or sign quirks), else kept as a string. */
-static inline void
-ev_auto(struct event *ev, const char *path, const char *v, size_t n)
-{
-	ev_add(ev, path, strlen(path), is_json_number(v, n) ? V_NUM : V_STR, v, n, true);
-}
 /* A field whose path is not a literal: logfmt keys and the like, which
  * live in the line (ev_field), or paths built once at start, such as
  * capture names (ev_field_stable). */
@@ -158,9 +151,8 @@ void ev_field_stable(struct event *ev, const char *path, size_t plen,
 struct field *ev_find(struct event *ev, const char *path);
 
 /* Room in the scratch arena; NULL when it is full (the caller fails the
- * line).  ev_keep() copies n bytes there. */
+ * line). */
 char *ev_alloc(struct event *ev, size_t n);
-const char *ev_keep(struct event *ev, const char *s, size_t n);
 
 /* When the decoder set ev->slices: if s[0, n) (the line) holds nothing
  * JSON must escape, string fields that are slices of it are copied, not
