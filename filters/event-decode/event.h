@@ -138,6 +138,8 @@ ev_true(struct event *ev, const char *path)
 	ev_add(ev, path, strlen(path), V_TRUE, NULL, 0, true);
 }
 
+/* True when s[0, n) is a JSON number every reader can hold (canonical form,
+ * integers within 64 bits, moderate exponents). */
 bool is_json_number(const char *s, size_t n);
 
 /* A field whose path is not a literal: logfmt keys and the like, which
@@ -175,6 +177,24 @@ token_end(const char *s, size_t n, size_t i)
 {
 	while (i < n && s[i] != ' ')
 		i++;
+	return i;
+}
+
+/* Quoted text with backslash escapes (logfmt values, RFC 5424 parameter
+ * values, access-log fields): s[i] is just past the opening '"'.  Returns
+ * the index of the closing '"' (the first not escaped), or n when there is
+ * none; *esc says whether any backslash came before it. */
+static inline size_t
+quoted_end(const char *s, size_t n, size_t i, bool *esc)
+{
+	*esc = false;
+	while (i < n && s[i] != '"') {
+		if (s[i] == '\\' && i + 1 < n) {
+			*esc = true;
+			i++;
+		}
+		i++;
+	}
 	return i;
 }
 

@@ -22,7 +22,7 @@ quoted(struct event *ev, const char *s, size_t n, size_t i, const char **v,
     size_t *vn, bool clean)
 {
 	size_t start = ++i;
-	bool esc = false;
+	bool esc;
 
 	if (clean) {		/* no backslash in the line: the next '"' ends it */
 		const char *q = memchr(s + i, '"', n - i);
@@ -33,21 +33,9 @@ quoted(struct event *ev, const char *s, size_t n, size_t i, const char **v,
 		return (size_t)(q - s) + 1;
 	}
 
-	/* The closing quote is the first '"' not escaped by a '\\' (memchr
-	 * is the fastest scan there is; escapes are rare). */
-	for (;;) {
-		const char *q = memchr(s + i, '"', n - i);
-		if (q == NULL)
-			return 0;
-		size_t end = (size_t)(q - s), bs = 0;
-		while (end - bs > start && s[end - bs - 1] == '\\')
-			bs++;
-		i = end;
-		if (bs % 2 == 0)
-			break;
-		i++;
-	}
-	esc = memchr(s + start, '\\', i - start) != NULL;
+	i = quoted_end(s, n, i, &esc);
+	if (i >= n)
+		return 0;
 	*v = s + start;
 	*vn = i - start;
 	if (esc) {

@@ -49,14 +49,8 @@ fmt_logfmt(struct decode_ctx *c, struct event *ev, const char *s, size_t n)
 		bool quoted = i < n && s[i] == '"';
 		if (quoted) {
 			size_t start = ++i;
-			bool esc = false;
-			while (i < n && s[i] != '"') {
-				if (s[i] == '\\' && i + 1 < n) {
-					esc = true;
-					i++;
-				}
-				i++;
-			}
+			bool esc;
+			i = quoted_end(s, n, i, &esc);
 			if (i >= n)
 				goto bad;
 			v = s + start;

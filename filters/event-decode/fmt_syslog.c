@@ -80,14 +80,8 @@ structured_data(struct event *ev, const char *s, size_t n, size_t i)
 			i += 2;
 			/* PARAM-VALUE: '"', '\' and ']' are escaped with '\'. */
 			size_t v = i;
-			bool esc = false;
-			while (i < n && s[i] != '"') {
-				if (s[i] == '\\' && i + 1 < n) {
-					esc = true;
-					i++;
-				}
-				i++;
-			}
+			bool esc;
+			i = quoted_end(s, n, i, &esc);
 			if (i >= n)
 				return 0;
 			const char *val = s + v;
