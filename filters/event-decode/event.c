@@ -705,21 +705,28 @@ month_day(const char *s, size_t n, unsigned *mon, unsigned *day)
 	return i;
 }
 
+/* "Mmm dd hh:mm:ss[.frac]", the stamp of syslog and the heart of asctime:
+ * chars read, or 0. */
+static size_t
+month_day_clock(const char *s, size_t n, unsigned *mon, unsigned *day, int64_t *tod)
+{
+	size_t i = month_day(s, n, mon, day);
+	if (i == 0 || i >= n || s[i] != ' ')
+		return 0;
+	i++;
+	size_t t = clock_time(s + i, n - i, tod);
+	return t == 0 ? 0 : i + t;
+}
+
 size_t
 ts_syslog(struct decode_ctx *c, const char *s, size_t n, int64_t *ms)
 {
 	unsigned mon, day;
 	int64_t tod;
-	size_t i = month_day(s, n, &mon, &day);
+	size_t i = month_day_clock(s, n, &mon, &day, &tod);
 
-	if (i == 0 || i >= n || s[i] != ' ')
+	if (i == 0)
 		return 0;
-	i++;
-	size_t t = clock_time(s + i, n - i, &tod);
-	if (t == 0)
-		return 0;
-	i += t;
-
 	if (c->cur_year == 0) {
 		c->cur_year = c->year ? c->year : year_of(c->now_ms);
 		if (!c->year) {
@@ -781,17 +788,10 @@ ts_asctime(struct decode_ctx *c, const char *s, size_t n, int64_t *ms)
 
 	if (n >= 4 && s[3] == ' ' && month_from_abbr(s) == 0)
 		i = 4;	/* a weekday */
-	size_t md = month_day(s + i, n - i, &mon, &day);
-	if (md == 0)
+	size_t mdc = month_day_clock(s + i, n - i, &mon, &day, &tod);
+	if (mdc == 0)
 		return 0;
-	i += md;
-	if (i >= n || s[i] != ' ')
-		return 0;
-	i++;
-	size_t t = clock_time(s + i, n - i, &tod);
-	if (t == 0)
-		return 0;
-	i += t;
+	i += mdc;
 	if (i + 5 > n || s[i] != ' ')
 		return 0;
 	int yh = dig2(s + i + 1), yl = dig2(s + i + 3);
