@@ -387,6 +387,17 @@ insertion_sort(const struct field *f, uint8_t *ord, unsigned n)
 	}
 }
 
+/* Put the fields in the order ord gives. */
+static void
+permute(struct field *f, const uint8_t *ord, unsigned n)
+{
+	struct field tmp[EV_MAX_FIELDS];
+
+	memcpy(tmp, f, n * sizeof(*f));
+	for (unsigned i = 0; i < n; i++)
+		f[i] = tmp[ord[i]];
+}
+
 /* Record the shape of a sorted sequence in m, if every field is plain. */
 static void
 shape(struct sortmemo *m, const struct field *f, unsigned n)
@@ -416,9 +427,9 @@ shape(struct sortmemo *m, const struct field *f, unsigned n)
 static const struct sortmemo *
 sort_fields(struct event *ev)
 {
-	struct field *f = ev->f, tmp[MEMO_MAX];
+	struct field *f = ev->f;
 	unsigned n = ev->n;
-	uint8_t ord[MEMO_MAX];
+	uint8_t ord[EV_MAX_FIELDS];
 
 	if (n <= MEMO_MAX) {
 		uint64_t key = n;
@@ -442,28 +453,12 @@ sort_fields(struct event *ev)
 			}
 			if (m->shaped)
 				return m;
-			memcpy(tmp, f, n * sizeof(*f));
-			for (unsigned i = 0; i < n; i++)
-				f[i] = tmp[m->ord[i]];
+			permute(f, m->ord, n);
 			return NULL;
 		}
-		insertion_sort(f, ord, n);
-		memcpy(tmp, f, n * sizeof(*f));
-		for (unsigned i = 0; i < n; i++)
-			f[i] = tmp[ord[i]];
-		return NULL;
 	}
-	for (unsigned i = 1; i < n; i++) {
-		if (pcmp(&f[i - 1], &f[i]) <= 0)
-			continue;
-		struct field t = f[i];
-		unsigned j = i;
-		while (j > 0 && pcmp(&f[j - 1], &t) > 0) {
-			f[j] = f[j - 1];
-			j--;
-		}
-		f[j] = t;
-	}
+	insertion_sort(f, ord, n);
+	permute(f, ord, n);
 	return NULL;
 }
 

@@ -25,7 +25,8 @@
 #include "jw.h"
 #include "rfc3339.h"
 
-#define EV_MAX_FIELDS 256
+#define EV_MAX_FIELDS 256	/* field indices fit in a uint8_t */
+_Static_assert(EV_MAX_FIELDS <= 256, "sort orders are stored as uint8_t");
 
 enum vtype {
 	V_STR,		/* string, escaped when written */
