@@ -26,6 +26,41 @@ member(const struct jscan_member *m, size_t n, const char *key)
 	return NULL;
 }
 
+/* Which of the fields fmt_json may add a record already has, found in one
+ * pass over its top-level members. */
+struct present {
+	const struct jscan_member *event;	/* the first "event" member */
+	bool id, dataset, original, timestamp, host, log;
+};
+
+#define KEY_IS(mm, lit) \
+	((mm)->klen == sizeof(lit) - 1 && memcmp((mm)->key, lit, sizeof(lit) - 1) == 0)
+
+static void
+present(const struct jscan_member *m, size_t n, struct present *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < n; i++) {
+		const struct jscan_member *k = &m[i];
+		if (KEY_IS(k, "event")) {
+			if (p->event == NULL)
+				p->event = k;
+		} else if (KEY_IS(k, "event.id")) {
+			p->id = true;
+		} else if (KEY_IS(k, "event.dataset")) {
+			p->dataset = true;
+		} else if (KEY_IS(k, "event.original")) {
+			p->original = true;
+		} else if (KEY_IS(k, "@timestamp")) {
+			p->timestamp = true;
+		} else if (KEY_IS(k, "host") || KEY_IS(k, "host.name")) {
+			p->host = true;
+		} else if (KEY_IS(k, "log") || KEY_IS(k, "log.file.path")) {
+			p->log = true;
+		}
+	}
+}
+
 /* The members of "event" that the record lacks. */
 static void
 event_members(struct jw *w, const struct json_extra *x, const char *s, size_t n,
@@ -97,10 +132,12 @@ splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 	while (*close != '}')
 		close--;
 
-	const struct jscan_member *evm = member(m, count, "event");
-	bool want_id = member(m, count, "event.id") == NULL;
-	bool want_ds = x->dataset != NULL && member(m, count, "event.dataset") == NULL;
-	bool want_raw = x->keep_raw && member(m, count, "event.original") == NULL;
+	struct present has;
+	present(m, count, &has);
+	const struct jscan_member *evm = has.event;
+	bool want_id = !has.id;
+	bool want_ds = x->dataset != NULL && !has.dataset;
+	bool want_raw = x->keep_raw && !has.original;
 	const char *cur = open;
 
 	/* Into an existing "event" object: what it lacks, after its '{'. */
@@ -131,7 +168,7 @@ splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 	w->depth = 1;
 	w->comma = count > 0 ? 2 : 0;	/* bit 1: the next member needs a comma */
 	w->after_key = false;
-	if (member(m, count, "@timestamp") == NULL) {
+	if (!has.timestamp) {
 		JW_KEY_LIT(w, "@timestamp");
 		jw_str_plain(w, x->ts, RFC3339_LEN);
 	}
@@ -141,16 +178,14 @@ splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 		event_members(w, x, s, n, want_id, want_ds, want_raw);
 		jw_obj_close(w);
 	}
-	if (x->host != NULL && member(m, count, "host") == NULL &&
-	    member(m, count, "host.name") == NULL) {
+	if (x->host != NULL && !has.host) {
 		JW_KEY_LIT(w, "host");
 		jw_obj_open(w);
 		JW_KEY_LIT(w, "name");
 		jw_strz(w, x->host);
 		jw_obj_close(w);
 	}
-	if (x->file != NULL && member(m, count, "log") == NULL &&
-	    member(m, count, "log.file.path") == NULL) {
+	if (x->file != NULL && !has.log) {
 		JW_KEY_LIT(w, "log");
 		jw_obj_open(w);
 		JW_KEY_LIT(w, "file");

@@ -225,6 +225,44 @@ test_members(void)
 	    "jscan_members of an array is 0");
 }
 
+/* jscan_members walks validated text without checking it; on every
+ * object it must list exactly the members jscan finds. */
+static void
+test_members_agree(void)
+{
+	static const char *const objs[] = {
+		"{}",
+		" { } ",
+		"{\"a\":1}",
+		"{ \"a\" : 1 , \"b\" : \"x\" }",
+		"{\"s\":\"}{][,:\\\"\\\\\",\"t\":true}",
+		"{\"k\\\"ey\":[1,[2,{\"x\":\"]\"}],[]],\"n\":null}",
+		"{\"o\":{\"p\":{\"q\":{}}},\"f\":false,\"e\":-1.5e-3}",
+		"{\"a\":\t[ 1 ,\n2 ]\r\n,\"b\":{ \"c\" : [ ] } }",
+		"{\"long\":\"0123456789abcdef0123456789abcdef\\u00e9\\n\",\"z\":0}",
+	};
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		const char *o = objs[i];
+		size_t n = strlen(o), want = 0;
+		struct jscan_member a[MAXM], b[MAXM];
+		struct jscan_err e;
+		bool same = jscan(o, n, a, MAXM, &want, &e) == '{';
+		size_t got = jscan_members(o, n, b, MAXM);
+		same = same && got == want;
+		for (size_t j = 0; same && j < got && j < MAXM; j++)
+			same = a[j].key == b[j].key && a[j].klen == b[j].klen &&
+			    a[j].val == b[j].val && a[j].vlen == b[j].vlen &&
+			    a[j].type == b[j].type;
+		if (!ok(same, "jscan_members agrees with jscan on object %zu", i))
+			fprintf(stderr, "#   jscan %zu members, jscan_members %zu\n", want, got);
+	}
+	struct jscan_member one[1];
+	is_int((long long)jscan_members("{\"a\":1,\"b\":2,\"c\":3}", 19, one, 1), 3,
+	    "jscan_members counts members beyond max");
+	ok(one[0].klen == 1 && one[0].key[0] == 'a' && one[0].vlen == 1,
+	    "and stores the first max of them");
+}
+
 int
 main(void)
 {
@@ -232,5 +270,6 @@ main(void)
 	test_depth();
 	test_errors();
 	test_members();
+	test_members_agree();
 	return done();
 }
