@@ -169,8 +169,10 @@ splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 	w->comma = count > 0 ? 2 : 0;	/* bit 1: the next member needs a comma */
 	w->after_key = false;
 	if (!has.timestamp) {
+		char ts[RFC3339_LEN];
+		rfc3339_format_cached(x->tsc, rfc3339_now_ms(), ts);
 		JW_KEY_LIT(w, "@timestamp");
-		jw_str_plain(w, x->ts, RFC3339_LEN);
+		jw_str_plain(w, ts, RFC3339_LEN);
 	}
 	if (want_id || want_ds || want_raw) {
 		JW_KEY_LIT(w, "event");

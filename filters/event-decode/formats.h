@@ -32,7 +32,7 @@ int fmt_regex(struct decode_ctx *c, struct event *ev, const char *s, size_t n);
 /* What fmt_json() adds to a record that lacks it. */
 struct json_extra {
 	const char *id;		/* 32 hex digits */
-	const char *ts;		/* RFC3339_LEN characters */
+	struct rfc3339_cache *tsc;	/* for @timestamp: arrival time */
 	const char *dataset;	/* --source, or NULL */
 	const char *host;	/* --host, or NULL */
 	const char *file;	/* log.file.path, or NULL */

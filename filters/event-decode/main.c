@@ -142,14 +142,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Slots every event has, filled in by finish(): added first so that the
  * fields stay nearly sorted and the emitter's sort has little to do. */
 enum { SLOT_TS, SLOT_DATASET, SLOT_ID, SLOTS };
@@ -238,7 +230,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	const char *dataset = st->o.source ? st->o.source : ev->dataset;
 	char *ts = st->ts, *id = st->id;
 
-	rfc3339_format_cached(&st->tsc, ev->has_ts ? ev->ts : now_ms(), ts);
+	rfc3339_format_cached(&st->tsc, ev->has_ts ? ev->ts : rfc3339_now_ms(), ts);
 	event_id(st, dataset, lineno, s, n, id);
 	ev->f[SLOT_TS].type = V_PLAIN;
 	ev->f[SLOT_TS].v = ts;
@@ -287,14 +279,13 @@ decode_and_emit(struct state *st, const char *s, size_t n, uint64_t lineno)
 	if (f == F_AUTO)
 		f = decode_auto(st, s, first);
 	if (f == F_JSON) {
-		char ts[RFC3339_LEN], id[32];
+		char id[32];
 		const char *why = NULL;
 		struct json_extra x = {
-			.id = id, .ts = ts, .host = st->o.host,
+			.id = id, .tsc = &st->tsc, .host = st->o.host,
 			.dataset = st->o.source ? st->o.source : "json",
 			.file = st->file, .keep_raw = st->o.keep_raw,
 		};
-		rfc3339_format_cached(&st->tsc, now_ms(), ts);
 		event_id(st, st->o.source ? st->o.source : "json", lineno, s, n, id);
 		x.dataset_plain = st->o.source == NULL;
 		x.file_plain = st->id_file_plain;
@@ -424,8 +415,8 @@ test_line(struct state *st, const char *s, size_t n, uint64_t lineno)
 		if (f == F_REGEX && st->c.rx == NULL)
 			continue;
 		if (f == F_JSON) {
-			char ts[RFC3339_LEN] = { 0 }, id[32] = { 0 };
-			struct json_extra x = { .id = id, .ts = ts };
+			char id[32] = { 0 };
+			struct json_extra x = { .id = id, .tsc = &st->tsc };
 			const char *w = NULL;
 			jw_reset(&st->scratch);
 			ok = fmt_json(&st->scratch, s, n, &x, &w) == 0;
@@ -733,7 +724,7 @@ main(int argc, char **argv)
 		cleanup(&st);
 		return EXIT_IOERR;
 	}
-	st.c.now_ms = now_ms();
+	st.c.now_ms = rfc3339_now_ms();
 
 	if (optind >= argc) {
 		run(&st, STDIN_FILENO);
