@@ -282,10 +282,8 @@ key:	/* A member's key is wanted at p. */
 	goto value;
 }
 
-/* After a string's opening quote in validated text: the byte after its
- * closing quote. */
-static const char *
-skip_string(const char *p, const char *end)
+const char *
+jscan_string_end(const char *p, const char *end)
 {
 	for (;;) {
 		p += json_plain_span(p, (size_t)(end - p));
@@ -312,7 +310,7 @@ jscan_members(const char *obj, size_t n, struct jscan_member *m, size_t max)
 		if (p >= end || *p == '}')
 			return count;
 		const char *k = p + 1;
-		p = skip_string(k, end);
+		p = jscan_string_end(k, end);
 		size_t klen = (size_t)(p - 1 - k);
 		struct jscan_member *cur = count < max ? &m[count] : NULL;
 		count++;
@@ -331,7 +329,7 @@ jscan_members(const char *obj, size_t n, struct jscan_member *m, size_t max)
 		while (p < end) {
 			char c = *p;
 			if (c == '"') {
-				p = skip_string(p + 1, end);
+				p = jscan_string_end(p + 1, end);
 				if (depth == 0)
 					break;
 				continue;

@@ -40,4 +40,8 @@ char jscan(const char *s, size_t n, struct jscan_member *m, size_t max,
  * val/vlen): same contract, cannot fail. */
 size_t jscan_members(const char *obj, size_t n, struct jscan_member *m, size_t max);
 
+/* In validated text, from just after a string's opening quote: the byte
+ * after its closing quote. */
+const char *jscan_string_end(const char *p, const char *end);
+
 #endif

@@ -1,0 +1,378 @@
+/*
+ * scan.c - registered field paths extracted from raw JSON records.
+ *
+ * The registered paths form a trie of key steps ("source" -> "ip").  A
+ * record's members are matched against the trie's top level; only a member
+ * that leads somewhere is looked at further, so a record costs one
+ * validation pass plus work proportional to the fields the program reads.
+ */
+#include "scan.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#define STACK_MEMBERS 64
+#define MAX_KEY 256		/* longest escaped key decoded for matching */
+
+struct tnode {
+	char *name;
+	size_t len;
+	int slot;		/* -1: no path ends here */
+	int kid, next;		/* first child, next sibling; -1: none */
+};
+
+struct scan {
+	struct tnode *node;	/* node[0] is the root */
+	size_t nnode, cap;
+	int slots;
+	struct jscan_member *m;	/* top-level members of the record */
+	size_t mcap;
+	char *buf;		/* decoded strings of the record */
+	size_t bcap, blen;
+};
+
+struct scan *
+scan_new(void)
+{
+	struct scan *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return NULL;
+	sc->cap = 16;
+	sc->node = calloc(sc->cap, sizeof(*sc->node));
+	sc->mcap = 256;
+	sc->m = malloc(sc->mcap * sizeof(*sc->m));
+	if (sc->node == NULL || sc->m == NULL) {
+		scan_free(sc);
+		return NULL;
+	}
+	sc->nnode = 1;
+	sc->node[0] = (struct tnode){ .slot = -1, .kid = -1, .next = -1 };
+	return sc;
+}
+
+void
+scan_free(struct scan *sc)
+{
+	if (sc == NULL)
+		return;
+	for (size_t i = 0; i < sc->nnode; i++)
+		free(sc->node[i].name);
+	free(sc->node);
+	free(sc->m);
+	free(sc->buf);
+	free(sc);
+}
+
+size_t
+scan_slots(const struct scan *sc)
+{
+	return (size_t)sc->slots;
+}
+
+static int
+child(const struct scan *sc, int at, const char *name, size_t len)
+{
+	for (int k = sc->node[at].kid; k >= 0; k = sc->node[k].next)
+		if (sc->node[k].len == len && memcmp(sc->node[k].name, name, len) == 0)
+			return k;
+	return -1;
+}
+
+int
+scan_path(struct scan *sc, const char *path)
+{
+	int at = 0;
+	const char *p = path;
+
+	if (*p == '\0')
+		return -1;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len == 0)
+			return -1;
+		int k = child(sc, at, p, len);
+		if (k < 0) {
+			if (sc->nnode == sc->cap) {
+				struct tnode *n = realloc(sc->node, 2 * sc->cap * sizeof(*n));
+				if (n == NULL)
+					return -1;
+				sc->node = n;
+				sc->cap *= 2;
+			}
+			char *name = malloc(len + 1);
+			if (name == NULL)
+				return -1;
+			memcpy(name, p, len);
+			name[len] = '\0';
+			k = (int)sc->nnode++;
+			sc->node[k] = (struct tnode){ .name = name, .len = len,
+			    .slot = -1, .kid = -1, .next = sc->node[at].kid };
+			sc->node[at].kid = k;
+		}
+		at = k;
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	if (sc->node[at].slot < 0)
+		sc->node[at].slot = sc->slots++;
+	return sc->node[at].slot;
+}
+
+/* The node a member key leads to from node at: one step, or several when
+ * the key is a flat dotted name ("source.ip").  -1 when it leads nowhere. */
+static int
+walk(const struct scan *sc, int at, const char *k, size_t klen)
+{
+	char tmp[MAX_KEY];
+	if (memchr(k, '\\', klen) != NULL) {
+		if (klen > sizeof(tmp))
+			return -1;
+		klen = scan_unescape(k, klen, tmp);
+		k = tmp;
+	}
+	for (;;) {
+		const char *dot = memchr(k, '.', klen);
+		size_t len = dot ? (size_t)(dot - k) : klen;
+		at = child(sc, at, k, len);
+		if (at < 0 || dot == NULL)
+			return at;
+		klen -= len + 1;
+		k = dot + 1;
+	}
+}
+
+static unsigned
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	return (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+static unsigned
+hex4(const char *s)
+{
+	return hexval(s[0]) << 12 | hexval(s[1]) << 8 | hexval(s[2]) << 4 | hexval(s[3]);
+}
+
+static size_t
+put_utf8(char *o, uint32_t c)
+{
+	if (c < 0x80) {
+		o[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (char)(0xc0 | c >> 6);
+		o[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (char)(0xe0 | c >> 12);
+		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | c >> 18);
+	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+size_t
+scan_unescape(const char *s, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+	while (i < n) {
+		const char *bs = memchr(s + i, '\\', n - i);
+		size_t run = bs ? (size_t)(bs - (s + i)) : n - i;
+		memmove(out + o, s + i, run);
+		o += run;
+		i += run;
+		if (i >= n)
+			break;
+		char c = s[i + 1];
+		i += 2;
+		switch (c) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u': {
+			uint32_t cp = hex4(s + i);
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= n && s[i] == '\\' &&
+			    s[i + 1] == 'u') {
+				uint32_t lo = hex4(s + i + 2);
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+			}
+			if (cp >= 0xd800 && cp < 0xe000)
+				cp = 0xfffd;	/* a lone surrogate */
+			o += put_utf8(out + o, cp);
+			break;
+		}
+		default:	/* '"', '\\', '/' */
+			out[o++] = c;
+			break;
+		}
+	}
+	return o;
+}
+
+static void
+fill(struct scan *sc, const struct jscan_member *m, struct sval *v)
+{
+	v->type = m->type;
+	if (m->type != '"') {
+		v->p = m->val;
+		v->len = m->vlen;
+		return;
+	}
+	v->p = m->val + 1;
+	v->len = m->vlen - 2;
+	if (memchr(v->p, '\\', v->len) != NULL) {
+		char *out = sc->buf + sc->blen;
+		v->len = scan_unescape(v->p, v->len, out);
+		v->p = out;
+		sc->blen += v->len;
+	}
+}
+
+static void
+visit(struct scan *sc, const struct jscan_member *m, size_t count, int at,
+    struct sval *vals)
+{
+	for (size_t i = 0; i < count; i++) {
+		int k = walk(sc, at, m[i].key, m[i].klen);
+		if (k < 0)
+			continue;
+		const struct tnode *t = &sc->node[k];
+		if (t->slot >= 0 && vals[t->slot].type == 0)
+			fill(sc, &m[i], &vals[t->slot]);
+		if (t->kid < 0 || m[i].type != '{')
+			continue;
+		struct jscan_member local[STACK_MEMBERS], *sub = local;
+		size_t n = jscan_members(m[i].val, m[i].vlen, sub, STACK_MEMBERS);
+		if (n > STACK_MEMBERS) {
+			sub = malloc(n * sizeof(*sub));
+			if (sub == NULL)
+				continue;	/* out of memory: the fields stay missing */
+			jscan_members(m[i].val, m[i].vlen, sub, n);
+		}
+		visit(sc, sub, n, k, vals);
+		if (sub != local)
+			free(sub);
+	}
+}
+
+int
+scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
+    struct jscan_err *e)
+{
+	size_t count;
+	char type = jscan(line, n, sc->m, sc->mcap, &count, e);
+
+	if (type == 0)
+		return -1;
+	if (type != '{') {
+		e->msg = type == '[' ? "not a JSON object (an array)" : "not a JSON object";
+		e->pos = 0;
+		return -1;
+	}
+	if (count > sc->mcap) {
+		struct jscan_member *m = realloc(sc->m, count * sizeof(*m));
+		if (m == NULL) {
+			e->msg = "out of memory";
+			e->pos = 0;
+			return -1;
+		}
+		sc->m = m;
+		sc->mcap = count;
+		jscan(line, n, sc->m, sc->mcap, &count, e);
+	}
+	if (sc->bcap < n) {
+		char *b = realloc(sc->buf, n);
+		if (b == NULL) {
+			e->msg = "out of memory";
+			e->pos = 0;
+			return -1;
+		}
+		sc->buf = b;
+		sc->bcap = n;
+	}
+	sc->blen = 0;
+	memset(vals, 0, (size_t)sc->slots * sizeof(*vals));
+	if (sc->node[0].kid >= 0)
+		visit(sc, sc->m, count, 0, vals);
+	return 0;
+}
+
+static bool
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool
+scan_element(const char *arr, size_t n, size_t *pos, struct sval *v, char *buf,
+    size_t cap)
+{
+	size_t i = *pos;
+	if (i == 0) {
+		while (i < n && arr[i] != '[')
+			i++;
+		i++;
+	}
+	while (i < n && (is_ws(arr[i]) || arr[i] == ','))
+		i++;
+	if (i >= n || arr[i] == ']') {
+		*pos = n;
+		return false;
+	}
+	size_t start = i;
+	char c = arr[i];
+	if (c == '"') {
+		i = (size_t)(jscan_string_end(arr + i + 1, arr + n) - arr);
+		v->type = '"';
+		v->p = arr + start + 1;
+		v->len = i - start - 2;
+		if (v->len <= cap && memchr(v->p, '\\', v->len) != NULL) {
+			v->len = scan_unescape(v->p, v->len, buf);
+			v->p = buf;
+		}
+	} else if (c == '{' || c == '[') {
+		size_t depth = 0;
+		while (i < n) {
+			char d = arr[i];
+			if (d == '"') {
+				i = (size_t)(jscan_string_end(arr + i + 1, arr + n) - arr);
+				continue;
+			}
+			i++;
+			if (d == '{' || d == '[')
+				depth++;
+			else if ((d == '}' || d == ']') && --depth == 0)
+				break;
+		}
+		v->type = c;
+		v->p = arr + start;
+		v->len = i - start;
+	} else {
+		while (i < n && arr[i] != ',' && arr[i] != ']' && !is_ws(arr[i]))
+			i++;
+		v->type = c == 't' || c == 'f' || c == 'n' ? c : '0';
+		v->p = arr + start;
+		v->len = i - start;
+	}
+	*pos = i;
+	return true;
+}
