@@ -1,0 +1,1062 @@
+/*
+ * select.c - Sigma-style selections compiled to flat arrays and matched
+ * against extracted fields.
+ *
+ * Everything that can be decided once is decided at compile time: values
+ * are lower-cased unless `cased`, wildcards are found and escapes resolved,
+ * contains/startswith/endswith without wildcards become plain substring,
+ * prefix and suffix tests, regexes are compiled (JIT) and CIDR blocks
+ * parsed.  A condition expression compiles to a small tree over the
+ * selections; `1 of sel_*` and `all of them` expand at compile time.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "select.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum op { OP_EQ, OP_CONTAINS, OP_STARTS, OP_ENDS, OP_GLOB, OP_RE, OP_CIDR,
+	OP_GT, OP_GTE, OP_LT, OP_LTE, OP_EXISTS };
+enum vkind { V_STR, V_NUM, V_BOOL, V_NULL };
+enum { W_LIT, W_STAR, W_ONE };	/* glob pattern bytes */
+
+struct pat {
+	enum vkind kind;
+	char *s;		/* V_STR text (lower-cased unless cased) */
+	size_t len;
+	uint8_t *wild;		/* OP_GLOB: W_* per byte of s */
+	double num;
+	bool b;
+	pcre2_code *re;
+	pcre2_match_data *md;
+	int fam;		/* OP_CIDR: AF_INET or AF_INET6 */
+	uint8_t net[16];
+	unsigned bits;
+};
+
+struct item {
+	int slot;
+	enum op op;
+	bool cased, all, neg, exists;
+	struct pat *pat;
+	size_t npat;
+};
+
+struct conj {
+	struct item *it;
+	size_t n;
+};
+
+struct sel {
+	struct conj *alt;
+	size_t n;
+};
+
+enum nkind { N_SEL, N_AND, N_OR, N_NOT };
+struct node {
+	enum nkind k;
+	int sel;
+	struct node **kid;
+	size_t n;
+};
+
+struct select {
+	struct sel *sel;
+	size_t nsel;
+	struct node *root;	/* NULL: the one selection sel[0] */
+};
+
+/* ---- matching ---- */
+
+static inline unsigned char
+lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+/* Compare text with a pattern already lower-cased (unless cased). */
+static bool
+same(const char *s, const char *p, size_t n, bool cased)
+{
+	if (cased)
+		return memcmp(s, p, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)s[i]) != (unsigned char)p[i])
+			return false;
+	return true;
+}
+
+static bool
+contains(const char *s, size_t n, const char *p, size_t len, bool cased)
+{
+	if (len == 0)
+		return true;
+	if (len > n)
+		return false;
+	unsigned char first = (unsigned char)p[0];
+	for (size_t i = 0; i + len <= n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((cased ? c : lower(c)) == first && same(s + i + 1, p + 1, len - 1, cased))
+			return true;
+	}
+	return false;
+}
+
+static size_t
+utf8_len(unsigned char c)
+{
+	return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/* Wildcard match with one backtracking point: each '*' only ever needs
+ * the most recent one retried. */
+static bool
+glob(const struct pat *p, const char *s, size_t n, bool cased)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+	while (si < n) {
+		if (pi < p->len && p->wild[pi] == W_ONE) {
+			pi++;
+			si += utf8_len((unsigned char)s[si]);
+			if (si > n)
+				si = n;
+		} else if (pi < p->len && p->wild[pi] == W_LIT &&
+		    (unsigned char)p->s[pi] == (cased ? (unsigned char)s[si] :
+		    lower((unsigned char)s[si]))) {
+			pi++;
+			si++;
+		} else if (pi < p->len && p->wild[pi] == W_STAR) {
+			star = pi++;
+			mark = si;
+		} else if (star != SIZE_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < p->len && p->wild[pi] == W_STAR)
+		pi++;
+	return pi == p->len;
+}
+
+/* The number text s[0, n) holds exactly (JSON number syntax), if any. */
+static bool
+text_number(const char *s, size_t n, double *out)
+{
+	char buf[64];
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	const char *d = buf[0] == '-' ? buf + 1 : buf;
+	if (*d < '0' || *d > '9')
+		return false;
+	char *end;
+	*out = strtod(buf, &end);
+	return *end == '\0' && isfinite(*out);
+}
+
+/* The number a field holds: a JSON number, or a string that is exactly
+ * one. */
+static bool
+field_number(const struct sval *v, double *out)
+{
+	return (v->type == '0' || v->type == '"') && text_number(v->p, v->len, out);
+}
+
+static bool
+field_ip(const struct sval *v, int *fam, uint8_t addr[16])
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	if (v->type != '"' || v->len == 0 || v->len >= sizeof(buf))
+		return false;
+	memcpy(buf, v->p, v->len);
+	buf[v->len] = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*fam = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return false;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (memcmp(addr, mapped, 12) == 0) {
+		memmove(addr, addr + 12, 4);
+		*fam = AF_INET;
+	} else {
+		*fam = AF_INET6;
+	}
+	return true;
+}
+
+static bool
+in_cidr(const struct pat *p, int fam, const uint8_t *a)
+{
+	if (fam != p->fam)
+		return false;
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+	if (memcmp(a, p->net, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[full] & mask) == (p->net[full] & mask);
+}
+
+/* One scalar field value against one pattern. */
+static bool
+scalar_match(const struct item *it, const struct pat *p, const struct sval *v)
+{
+	double x;
+
+	switch (it->op) {
+	case OP_GT: return field_number(v, &x) && x > p->num;
+	case OP_GTE: return field_number(v, &x) && x >= p->num;
+	case OP_LT: return field_number(v, &x) && x < p->num;
+	case OP_LTE: return field_number(v, &x) && x <= p->num;
+	case OP_CIDR: {
+		int fam;
+		uint8_t a[16];
+		return field_ip(v, &fam, a) && in_cidr(p, fam, a);
+	}
+	default:
+		break;
+	}
+	if (p->kind == V_NULL)
+		return v->type == 'n';
+	if (p->kind == V_NUM)
+		return field_number(v, &x) && x == p->num;
+	if (p->kind == V_BOOL) {
+		if (v->type == 't' || v->type == 'f')
+			return (v->type == 't') == p->b;
+		return v->type == '"' && v->len == (p->b ? 4u : 5u) &&
+		    same(v->p, p->b ? "true" : "false", v->len, false);
+	}
+	/* Text: strings, and the JSON text of numbers and booleans. */
+	if (v->type != '"' && v->type != '0' && v->type != 't' && v->type != 'f')
+		return false;
+	const char *s = v->p;
+	size_t n = v->len;
+	switch (it->op) {
+	case OP_EQ:
+		return n == p->len && same(s, p->s, n, it->cased);
+	case OP_CONTAINS:
+		return contains(s, n, p->s, p->len, it->cased);
+	case OP_STARTS:
+		return n >= p->len && same(s, p->s, p->len, it->cased);
+	case OP_ENDS:
+		return n >= p->len && same(s + n - p->len, p->s, p->len, it->cased);
+	case OP_GLOB:
+		return glob(p, s, n, it->cased);
+	case OP_RE:
+		return pcre2_match(p->re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK,
+		    p->md, NULL) >= 0;
+	default:
+		return false;
+	}
+}
+
+static bool
+value_match(const struct item *it, const struct pat *p, const struct sval *v)
+{
+	if (v->type == 0)
+		return p->kind == V_NULL && it->op == OP_EQ;
+	if (v->type != '[')
+		return scalar_match(it, p, v);
+	size_t pos = 0;
+	struct sval e;
+	char buf[256];
+	while (scan_element(v->p, v->len, &pos, &e, buf, sizeof(buf))) {
+		if (scalar_match(it, p, &e))
+			return true;
+	}
+	return false;
+}
+
+static bool
+item_match(const struct item *it, const struct sval *vals)
+{
+	const struct sval *v = &vals[it->slot];
+	bool r;
+
+	if (it->op == OP_EXISTS) {
+		r = (v->type != 0 && v->type != 'n') == it->exists;
+	} else if (it->all) {
+		r = true;
+		for (size_t i = 0; r && i < it->npat; i++)
+			r = value_match(it, &it->pat[i], v);
+	} else {
+		r = false;
+		for (size_t i = 0; !r && i < it->npat; i++)
+			r = value_match(it, &it->pat[i], v);
+	}
+	return r != it->neg;
+}
+
+static bool
+sel_match(const struct sel *s, const struct sval *vals)
+{
+	for (size_t a = 0; a < s->n; a++) {
+		const struct conj *c = &s->alt[a];
+		size_t i = 0;
+		while (i < c->n && item_match(&c->it[i], vals))
+			i++;
+		if (i == c->n)
+			return true;
+	}
+	return false;
+}
+
+static bool
+node_match(const struct select *s, const struct node *n, const struct sval *vals)
+{
+	switch (n->k) {
+	case N_SEL:
+		return sel_match(&s->sel[n->sel], vals);
+	case N_NOT:
+		return !node_match(s, n->kid[0], vals);
+	case N_AND:
+		for (size_t i = 0; i < n->n; i++)
+			if (!node_match(s, n->kid[i], vals))
+				return false;
+		return true;
+	case N_OR:
+		for (size_t i = 0; i < n->n; i++)
+			if (node_match(s, n->kid[i], vals))
+				return true;
+		return false;
+	}
+	return false;
+}
+
+bool
+select_match(const struct select *s, const struct sval *vals)
+{
+	if (s->root == NULL)
+		return sel_match(&s->sel[0], vals);
+	return node_match(s, s->root, vals);
+}
+
+/* ---- freeing ---- */
+
+static void
+node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		node_free(n->kid[i]);
+	free(n->kid);
+	free(n);
+}
+
+static void
+item_free(struct item *it)
+{
+	for (size_t i = 0; i < it->npat; i++) {
+		struct pat *p = &it->pat[i];
+		free(p->s);
+		free(p->wild);
+		pcre2_match_data_free(p->md);
+		pcre2_code_free(p->re);
+	}
+	free(it->pat);
+}
+
+static void
+sel_free(struct sel *s)
+{
+	for (size_t a = 0; a < s->n; a++) {
+		for (size_t i = 0; i < s->alt[a].n; i++)
+			item_free(&s->alt[a].it[i]);
+		free(s->alt[a].it);
+	}
+	free(s->alt);
+}
+
+void
+select_free(struct select *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nsel; i++)
+		sel_free(&s->sel[i]);
+	free(s->sel);
+	node_free(s->root);
+	free(s);
+}
+
+/* ---- compiling selections ---- */
+
+static int
+oom(struct sl_err *e, const struct select_ctx *cx)
+{
+	return err_set(e, cx->doc->file, 0, 0, "out of memory");
+}
+
+/* Resolve `\*`, `\?` and `\\`; mark the wildcards.  Other backslashes
+ * are literal (Windows paths).  Returns whether any wildcard was found. */
+static bool
+unwild(const char *in, size_t n, char *out, uint8_t *wild, size_t *len)
+{
+	bool any = false;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+		if (c == '\\' && i + 1 < n && (in[i + 1] == '*' || in[i + 1] == '?' ||
+		    in[i + 1] == '\\')) {
+			out[o] = in[++i];
+			wild[o++] = W_LIT;
+		} else if (c == '*' || c == '?') {
+			out[o] = c;
+			wild[o++] = c == '*' ? W_STAR : W_ONE;
+			any = true;
+		} else {
+			out[o] = c;
+			wild[o++] = W_LIT;
+		}
+	}
+	*len = o;
+	return any;
+}
+
+static int
+parse_cidr(struct pat *p, const char *text)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	char *slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, p->net) == 1)
+		p->fam = AF_INET;
+	else if (inet_pton(AF_INET6, buf, p->net) == 1)
+		p->fam = AF_INET6;
+	else
+		return -1;
+	unsigned max = p->fam == AF_INET ? 32 : 128;
+	p->bits = max;
+	if (slash != NULL) {
+		char *end;
+		const char *b = slash + 1;
+		if (*b < '0' || *b > '9')
+			return -1;
+		unsigned long v = strtoul(b, &end, 10);
+		if (*end != '\0' || v > max)
+			return -1;
+		p->bits = (unsigned)v;
+	}
+	return 0;
+}
+
+/* One value of a field condition. */
+static int
+compile_value(const struct select_ctx *cx, struct item *it, struct pat *p,
+    const struct ynode *v, bool re_i, struct sl_err *e)
+{
+	if (v->kind != Y_SCALAR)
+		return yerr(e, cx->doc, v, "a field value must be a plain value, not %s",
+		    ykind_name(v));
+	memset(p, 0, sizeof(*p));
+	switch (it->op) {
+	case OP_GT: case OP_GTE: case OP_LT: case OP_LTE:
+		if (!text_number(v->str, v->len, &p->num))
+			return yerr(e, cx->doc, v, "\"%s\" is not a number (gt, gte, lt and lte compare numbers)",
+			    v->str);
+		p->kind = V_NUM;
+		return 0;
+	case OP_CIDR:
+		if (parse_cidr(p, v->str) != 0)
+			return yerr(e, cx->doc, v, "\"%s\" is not an IPv4 or IPv6 address or CIDR block",
+			    v->str);
+		return 0;
+	case OP_RE: {
+		int code;
+		PCRE2_SIZE off;
+		p->kind = V_STR;
+		p->re = pcre2_compile((PCRE2_SPTR)v->str, v->len,
+		    PCRE2_UTF | (re_i ? PCRE2_CASELESS : 0), &code, &off, NULL);
+		if (p->re == NULL) {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(code, msg, sizeof(msg));
+			return err_set(e, cx->doc->file, v->line,
+			    v->col + (unsigned)off + (v->quoted ? 1 : 0),
+			    "bad regular expression: %s", (const char *)msg);
+		}
+		pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
+		p->md = pcre2_match_data_create_from_pattern(p->re, NULL);
+		if (p->md == NULL)
+			return oom(e, cx);
+		return 0;
+	}
+	default:
+		break;
+	}
+	/* Plain equality: the YAML type decides (the type rules in select.h). */
+	if (it->op == OP_EQ) {
+		int b;
+		if (yscalar_is_null(v)) {
+			p->kind = V_NULL;
+			return 0;
+		}
+		if ((b = yscalar_bool(v)) >= 0) {
+			p->kind = V_BOOL;
+			p->b = b == 1;
+			return 0;
+		}
+		if (yscalar_number(v, &p->num)) {
+			p->kind = V_NUM;
+			return 0;
+		}
+	}
+	p->kind = V_STR;
+	p->s = malloc(v->len + 1);
+	p->wild = malloc(v->len + 1);
+	if (p->s == NULL || p->wild == NULL)
+		return oom(e, cx);
+	bool wild = unwild(v->str, v->len, p->s, p->wild, &p->len);
+	if (!it->cased)
+		for (size_t i = 0; i < p->len; i++)
+			p->s[i] = (char)lower((unsigned char)p->s[i]);
+	p->s[p->len] = '\0';
+	return wild ? 1 : 0;	/* 1: the value holds wildcards */
+}
+
+/* Turn a contains/startswith/endswith value with wildcards into a glob by
+ * adding the implied stars. */
+static int
+to_glob(struct pat *p, enum op op)
+{
+	bool before = op == OP_CONTAINS || op == OP_ENDS;
+	bool after = op == OP_CONTAINS || op == OP_STARTS;
+	size_t len = p->len + before + after;
+	char *s = malloc(len + 1);
+	uint8_t *w = malloc(len + 1);
+	if (s == NULL || w == NULL) {
+		free(s);
+		free(w);
+		return -1;
+	}
+	size_t o = 0;
+	if (before) {
+		s[o] = '*';
+		w[o++] = W_STAR;
+	}
+	memcpy(s + o, p->s, p->len);
+	memcpy(w + o, p->wild, p->len);
+	o += p->len;
+	if (after) {
+		s[o] = '*';
+		w[o++] = W_STAR;
+	}
+	s[o] = '\0';
+	free(p->s);
+	free(p->wild);
+	p->s = s;
+	p->wild = w;
+	p->len = len;
+	return 0;
+}
+
+static const struct select_list *
+find_list(const struct select_ctx *cx, const char *name, size_t len)
+{
+	for (size_t i = cx->nlists; i-- > 0;)
+		if (strlen(cx->lists[i].name) == len && memcmp(cx->lists[i].name, name, len) == 0)
+			return &cx->lists[i];
+	return NULL;
+}
+
+/* The values of a condition: a scalar, a list, or with `expand` the
+ * named lists that %name% values stand for.  Fills vals (borrowed). */
+static int
+gather(const struct select_ctx *cx, const struct ynode *v, bool expand,
+    const struct ynode ***out, size_t *n, struct sl_err *e)
+{
+	const struct ynode *const *src = v->kind == Y_SEQ ?
+	    (const struct ynode *const *)v->item : &v;
+	size_t ns = v->kind == Y_SEQ ? v->n : 1, total = 0;
+
+	if (v->kind == Y_MAP)
+		return yerr(e, cx->doc, v, "a field value must be a plain value or a list, not a mapping");
+	if (ns == 0)
+		return yerr(e, cx->doc, v, "an empty list of values matches nothing; remove the condition");
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < ns; i++) {
+			const struct ynode *s = src[i];
+			const struct select_list *l = NULL;
+			if (expand && s->kind == Y_SCALAR && s->len > 2 && s->str[0] == '%' &&
+			    s->str[s->len - 1] == '%') {
+				l = find_list(cx, s->str + 1, s->len - 2);
+				if (l == NULL)
+					return yerr(e, cx->doc, s, "no list named \"%.*s\" (lists: defines them)",
+					    (int)(s->len - 2), s->str + 1);
+			}
+			if (pass == 0) {
+				total += l ? l->values->n : 1;
+				continue;
+			}
+			if (l == NULL) {
+				(*out)[(*n)++] = s;
+				continue;
+			}
+			for (size_t j = 0; j < l->values->n; j++)
+				(*out)[(*n)++] = l->values->item[j];
+		}
+		if (pass == 0) {
+			*out = malloc((total ? total : 1) * sizeof(**out));
+			*n = 0;
+			if (*out == NULL)
+				return oom(e, cx);
+		}
+	}
+	return 0;
+}
+
+/* `path|mod|mod: value(s)` */
+static int
+compile_item(const struct select_ctx *cx, struct item *it, const struct ynode *key,
+    const struct ynode *val, struct sl_err *e)
+{
+	char *k = key->str, *bar = strchr(k, '|');
+	size_t plen = bar ? (size_t)(bar - k) : key->len;
+	bool expand = false, re_i = false, have_op = false;
+	char path[512];
+
+	memset(it, 0, sizeof(*it));
+	it->op = OP_EQ;
+	if (plen == 0 || plen >= sizeof(path))
+		return yerr(e, cx->doc, key, "a field path is missing before the modifiers");
+	memcpy(path, k, plen);
+	path[plen] = '\0';
+	it->slot = scan_path(cx->scan, path);
+	if (it->slot < 0)
+		return yerr(e, cx->doc, key, "\"%s\" is not a field path (dotted names, no empty steps)",
+		    path);
+	static const struct { const char *name; enum op op; } ops[] = {
+		{ "contains", OP_CONTAINS }, { "startswith", OP_STARTS },
+		{ "endswith", OP_ENDS }, { "re", OP_RE }, { "cidr", OP_CIDR },
+		{ "gt", OP_GT }, { "gte", OP_GTE }, { "lt", OP_LT }, { "lte", OP_LTE },
+		{ "exists", OP_EXISTS },
+	};
+	while (bar != NULL) {
+		char *m = bar + 1;
+		bar = strchr(m, '|');
+		size_t ml = bar ? (size_t)(bar - m) : strlen(m);
+		unsigned col = key->col + (unsigned)(m - k) + (key->quoted ? 1 : 0);
+		size_t i;
+#define MOD(s) (ml == sizeof(s) - 1 && memcmp(m, s, ml) == 0)
+		if (MOD("cased")) {
+			it->cased = true;
+		} else if (MOD("all")) {
+			it->all = true;
+		} else if (MOD("neq")) {
+			it->neg = true;
+		} else if (MOD("expand")) {
+			expand = true;
+		} else if (MOD("i") && it->op == OP_RE) {
+			re_i = true;
+		} else {
+			for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+				if (strlen(ops[i].name) == ml && memcmp(ops[i].name, m, ml) == 0)
+					break;
+			if (i == sizeof(ops) / sizeof(ops[0]))
+				return err_set(e, cx->doc->file, key->line, col,
+				    "unknown modifier \"%.*s\" (contains, startswith, endswith, cased, re, i, cidr, gt, gte, lt, lte, exists, neq, all, expand)",
+				    (int)ml, m);
+			if (have_op)
+				return err_set(e, cx->doc->file, key->line, col,
+				    "modifier \"%.*s\" after \"%s\": one comparison per field condition",
+				    (int)ml, m, ops[i].name);
+			have_op = true;
+			it->op = ops[i].op;
+		}
+#undef MOD
+	}
+	if (it->op == OP_EXISTS) {
+		int b = yscalar_bool(val);
+		if (b < 0)
+			return yerr(e, cx->doc, val, "exists takes true or false");
+		it->exists = b == 1;
+		return 0;
+	}
+
+	const struct ynode **vals = NULL;
+	size_t nv = 0;
+	if (gather(cx, val, expand, &vals, &nv, e) != 0) {
+		free(vals);
+		return -1;
+	}
+	it->pat = calloc(nv, sizeof(*it->pat));
+	if (it->pat == NULL) {
+		free(vals);
+		return oom(e, cx);
+	}
+	int rc = 0;
+	bool wild = false;
+	for (size_t i = 0; i < nv && rc == 0; i++) {
+		int w = compile_value(cx, it, &it->pat[i], vals[i], re_i, e);
+		it->npat = i + 1;
+		if (w < 0)
+			rc = -1;
+		wild = wild || w == 1;
+	}
+	free(vals);
+	if (rc != 0)
+		return -1;
+	/* Wildcards in any value: every text value of the item becomes a
+	 * glob, with the stars its modifier implies (a glob without
+	 * wildcards is plain comparison). */
+	if (wild && (it->op == OP_EQ || it->op == OP_CONTAINS || it->op == OP_STARTS ||
+	    it->op == OP_ENDS)) {
+		for (size_t i = 0; i < it->npat; i++)
+			if (it->pat[i].kind == V_STR && it->op != OP_EQ &&
+			    to_glob(&it->pat[i], it->op) != 0)
+				return oom(e, cx);
+		it->op = OP_GLOB;
+	}
+	return 0;
+}
+
+static int
+compile_conj(const struct select_ctx *cx, struct conj *c, const struct ynode *m,
+    struct sl_err *e)
+{
+	if (m->kind != Y_MAP)
+		return yerr(e, cx->doc, m, "a selection must be a mapping of field: value (or a list of them), not %s",
+		    ykind_name(m));
+	if (m->n == 0)
+		return yerr(e, cx->doc, m, "an empty selection matches everything; say what to match");
+	c->it = calloc(m->n / 2, sizeof(*c->it));
+	if (c->it == NULL)
+		return oom(e, cx);
+	for (size_t i = 0; i < m->n; i += 2) {
+		c->n++;
+		if (compile_item(cx, &c->it[i / 2], m->item[i], m->item[i + 1], e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+compile_sel(const struct select_ctx *cx, struct sel *s, const struct ynode *n,
+    struct sl_err *e)
+{
+	const struct ynode *const *maps = n->kind == Y_SEQ ?
+	    (const struct ynode *const *)n->item : &n;
+	size_t nm = n->kind == Y_SEQ ? n->n : 1;
+
+	if (nm == 0)
+		return yerr(e, cx->doc, n, "an empty list of selections matches nothing");
+	s->alt = calloc(nm, sizeof(*s->alt));
+	if (s->alt == NULL)
+		return oom(e, cx);
+	for (size_t i = 0; i < nm; i++) {
+		s->n++;
+		if (compile_conj(cx, &s->alt[i], maps[i], e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct select *
+select_where(const struct select_ctx *cx, const struct ynode *n, struct sl_err *e)
+{
+	struct select *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->sel = calloc(1, sizeof(*s->sel))) == NULL) {
+		free(s);
+		oom(e, cx);
+		return NULL;
+	}
+	s->nsel = 1;
+	if (compile_sel(cx, &s->sel[0], n, e) != 0) {
+		select_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- the condition expression ---- */
+
+struct parser {
+	const struct select_ctx *cx;
+	const struct ynode *cond;
+	const char *s, *p;
+	const char **names;	/* selection names, index = selection */
+	size_t nnames;
+	struct sl_err *e;
+};
+
+static int perr(struct parser *ps, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+perr(struct parser *ps, const char *at, const char *fmt, ...)
+{
+	unsigned col = ps->cond->col + (unsigned)(at - ps->s) + (ps->cond->quoted ? 1 : 0);
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(ps->e, ps->cx->doc->file, ps->cond->line, col, "condition: %s", msg);
+}
+
+static void
+skip(struct parser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n')
+		ps->p++;
+}
+
+/* The next word (identifier, with * wildcards) without consuming it. */
+static size_t
+word(const struct parser *ps)
+{
+	size_t n = 0;
+	while (ps->p[n] == '_' || ps->p[n] == '*' || ps->p[n] == '-' || ps->p[n] == '.' ||
+	    (ps->p[n] >= '0' && ps->p[n] <= '9') || ((ps->p[n] | 0x20) >= 'a' &&
+	    (ps->p[n] | 0x20) <= 'z'))
+		n++;
+	return n;
+}
+
+static bool
+is_word(const struct parser *ps, const char *w)
+{
+	size_t n = word(ps);
+	return n == strlen(w) && memcmp(ps->p, w, n) == 0;
+}
+
+static struct node *
+mknode(enum nkind k, int sel)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	if (n != NULL) {
+		n->k = k;
+		n->sel = sel;
+	}
+	return n;
+}
+
+static int
+add_kid(struct node *n, struct node *kid)
+{
+	struct node **k = realloc(n->kid, (n->n + 1) * sizeof(*k));
+	if (k == NULL) {
+		node_free(kid);
+		return -1;
+	}
+	n->kid = k;
+	n->kid[n->n++] = kid;
+	return 0;
+}
+
+static bool
+name_glob(const char *pat, size_t plen, const char *name)
+{
+	struct pat p = { .s = (char *)pat, .len = plen };
+	uint8_t wild[128];
+	if (plen > sizeof(wild))
+		return false;
+	for (size_t i = 0; i < plen; i++)
+		wild[i] = pat[i] == '*' ? W_STAR : W_LIT;
+	p.wild = wild;
+	return glob(&p, name, strlen(name), true);
+}
+
+static struct node *parse_or(struct parser *ps);
+
+static struct node *
+parse_atom(struct parser *ps)
+{
+	skip(ps);
+	if (*ps->p == '(') {
+		const char *open = ps->p++;
+		struct node *n = parse_or(ps);
+		if (n == NULL)
+			return NULL;
+		skip(ps);
+		if (*ps->p != ')') {
+			node_free(n);
+			perr(ps, open, "%s", "this parenthesis is never closed");
+			return NULL;
+		}
+		ps->p++;
+		return n;
+	}
+	const char *at = ps->p;
+	size_t n = word(ps);
+	if (n == 0) {
+		if (*at != '\0')
+			perr(ps, at, "unexpected \"%.1s\"", at);
+		else
+			perr(ps, at, "expected a selection name at the end");
+		return NULL;
+	}
+	bool quant_all = is_word(ps, "all"), quant_one = is_word(ps, "1") || is_word(ps, "any");
+	if (quant_all || quant_one) {
+		ps->p += n;
+		skip(ps);
+		if (!is_word(ps, "of")) {
+			perr(ps, ps->p, "%s", "expected \"of\" after the quantifier");
+			return NULL;
+		}
+		ps->p += 2;
+		skip(ps);
+		const char *pat = ps->p;
+		size_t pl = word(ps);
+		if (pl == 0) {
+			perr(ps, pat, "%s", "expected a selection name, a pattern such as sel_*, or them");
+			return NULL;
+		}
+		ps->p += pl;
+		bool them = pl == 4 && memcmp(pat, "them", 4) == 0;
+		struct node *g = mknode(quant_all ? N_AND : N_OR, 0);
+		if (g == NULL)
+			return NULL;
+		for (size_t i = 0; i < ps->nnames; i++)
+			if (them || name_glob(pat, pl, ps->names[i]))
+				if (add_kid(g, mknode(N_SEL, (int)i)) != 0) {
+					node_free(g);
+					return NULL;
+				}
+		if (g->n == 0) {
+			node_free(g);
+			perr(ps, pat, "no selection matches \"%.*s\"",
+			    (int)(pl > 120 ? 120 : pl), pat);
+			return NULL;
+		}
+		return g;
+	}
+	for (size_t i = 0; i < ps->nnames; i++)
+		if (strlen(ps->names[i]) == n && memcmp(ps->names[i], at, n) == 0) {
+			ps->p += n;
+			return mknode(N_SEL, (int)i);
+		}
+	perr(ps, at, "unknown selection \"%.*s\"", (int)(n > 120 ? 120 : n), at);
+	return NULL;
+}
+
+static struct node *
+parse_not(struct parser *ps)
+{
+	skip(ps);
+	if (is_word(ps, "not")) {
+		ps->p += 3;
+		struct node *k = parse_not(ps);
+		if (k == NULL)
+			return NULL;
+		struct node *n = mknode(N_NOT, 0);
+		if (n == NULL || add_kid(n, k) != 0) {
+			free(n);
+			return NULL;
+		}
+		return n;
+	}
+	return parse_atom(ps);
+}
+
+/* and binds tighter than or; not tighter than both (Sigma's precedence). */
+static struct node *
+parse_bin(struct parser *ps, enum nkind k, const char *op,
+    struct node *(*sub)(struct parser *))
+{
+	struct node *left = sub(ps);
+	if (left == NULL)
+		return NULL;
+	skip(ps);
+	if (!is_word(ps, op))
+		return left;
+	struct node *n = mknode(k, 0);
+	if (n == NULL || add_kid(n, left) != 0) {
+		free(n);
+		return NULL;
+	}
+	while (skip(ps), is_word(ps, op)) {
+		ps->p += strlen(op);
+		struct node *r = sub(ps);
+		if (r == NULL || add_kid(n, r) != 0) {
+			node_free(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+static struct node *
+parse_and(struct parser *ps)
+{
+	return parse_bin(ps, N_AND, "and", parse_not);
+}
+
+static struct node *
+parse_or(struct parser *ps)
+{
+	return parse_bin(ps, N_OR, "or", parse_and);
+}
+
+struct select *
+select_detection(const struct select_ctx *cx, const struct ynode *n, struct sl_err *e)
+{
+	if (n->kind != Y_MAP) {
+		yerr(e, cx->doc, n, "detection must be a mapping of named selections and a condition, not %s",
+		    ykind_name(n));
+		return NULL;
+	}
+	const struct ynode *cond = ymap_get(n, "condition");
+	if (cond == NULL) {
+		yerr(e, cx->doc, n, "detection has no condition");
+		return NULL;
+	}
+	if (cond->kind != Y_SCALAR) {
+		yerr(e, cx->doc, cond, "condition must be an expression such as \"sel and not filter\"");
+		return NULL;
+	}
+	struct select *s = calloc(1, sizeof(*s));
+	const char **names = calloc(n->n / 2 + 1, sizeof(*names));
+	if (s == NULL || names == NULL ||
+	    (s->sel = calloc(n->n / 2 + 1, sizeof(*s->sel))) == NULL) {
+		free(s);
+		free(names);
+		oom(e, cx);
+		return NULL;
+	}
+	for (size_t i = 0; i < n->n; i += 2) {
+		const struct ynode *k = n->item[i];
+		if (strcmp(k->str, "condition") == 0)
+			continue;
+		names[s->nsel] = k->str;
+		s->nsel++;
+		if (compile_sel(cx, &s->sel[s->nsel - 1], n->item[i + 1], e) != 0)
+			goto fail;
+	}
+	if (s->nsel == 0) {
+		yerr(e, cx->doc, n, "detection names no selection");
+		goto fail;
+	}
+	struct parser ps = { .cx = cx, .cond = cond, .s = cond->str, .p = cond->str,
+		.names = names, .nnames = s->nsel, .e = e };
+	s->root = parse_or(&ps);
+	if (s->root == NULL)
+		goto fail;
+	skip(&ps);
+	if (*ps.p != '\0') {
+		perr(&ps, ps.p, "unexpected \"%s\"", ps.p);
+		goto fail;
+	}
+	free(names);
+	return s;
+fail:
+	free(names);
+	select_free(s);
+	return NULL;
+}

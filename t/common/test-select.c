@@ -1,0 +1,305 @@
+/*
+ * test-select.c - unit tests of the YAML loader, the field scanner and the
+ * selection matcher: every modifier, the condition grammar and its
+ * precedence, lists, the type rules, and the errors with their positions.
+ */
+#include "scan.h"
+#include "select.h"
+#include "tap.h"
+#include "yamlcfg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct sl_err err;
+
+/* Compile YAML text holding `where:` (or `detection:`) plus optional
+ * `lists:`; NULL on error (err filled). */
+struct compiled {
+	struct ydoc doc;
+	struct scan *scan;
+	struct select *sel;
+	struct select_list lists[4];
+};
+
+static bool
+compile(struct compiled *c, const char *yaml)
+{
+	memset(c, 0, sizeof(*c));
+	memset(&err, 0, sizeof(err));
+	if (yamlcfg_load_string(&c->doc, "t.yaml", yaml, strlen(yaml), &err) != 0)
+		return false;
+	c->scan = scan_new();
+	struct select_ctx cx = { .scan = c->scan, .doc = &c->doc, .lists = c->lists };
+	const struct ynode *lists = ymap_get(c->doc.root, "lists");
+	for (size_t i = 0; lists != NULL && i < lists->n && i / 2 < 4; i += 2) {
+		c->lists[cx.nlists].name = lists->item[i]->str;
+		c->lists[cx.nlists++].values = lists->item[i + 1];
+	}
+	const struct ynode *w = ymap_get(c->doc.root, "where");
+	const struct ynode *d = ymap_get(c->doc.root, "detection");
+	c->sel = w ? select_where(&cx, w, &err) : select_detection(&cx, d, &err);
+	return c->sel != NULL;
+}
+
+static void
+release(struct compiled *c)
+{
+	select_free(c->sel);
+	scan_free(c->scan);
+	yamlcfg_free(&c->doc);
+}
+
+/* Does the selection in yaml match the record? -1 when either fails. */
+static int
+matches(const char *yaml, const char *record)
+{
+	struct compiled c;
+	if (!compile(&c, yaml)) {
+		fprintf(stderr, "#   compile: %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		release(&c);
+		return -1;
+	}
+	struct sval vals[64];
+	struct jscan_err je;
+	int r = -1;
+	if (scan_record(c.scan, record, strlen(record), vals, &je) == 0)
+		r = select_match(c.sel, vals);
+	else
+		fprintf(stderr, "#   scan: %s\n", je.msg);
+	release(&c);
+	return r;
+}
+
+#define YES(y, r, what) is_int(matches(y, r), 1, "%s", what)
+#define NO(y, r, what) is_int(matches(y, r), 0, "%s", what)
+
+static void
+test_scan(void)
+{
+	struct scan *sc = scan_new();
+	int ip = scan_path(sc, "source.ip"), msg = scan_path(sc, "message");
+	int port = scan_path(sc, "source.port"), deep = scan_path(sc, "a.b.c");
+	is_int(scan_path(sc, "source.ip"), ip, "a path registered twice keeps its slot");
+	is_int(scan_path(sc, "a..b"), -1, "a path with an empty step is refused");
+	is_int((long long)scan_slots(sc), 4, "four distinct paths, four slots");
+
+	struct sval v[4];
+	struct jscan_err e;
+	const char *rec = "{\"message\":\"a\\\"b\\u00e9\",\"source\":{\"port\":22,\"ip\":\"10.0.0.1\"},"
+	    "\"a\":{\"b\":{\"c\":[1,2]}},\"x\":{\"source\":1}}";
+	is_int(scan_record(sc, rec, strlen(rec), v, &e), 0, "a record is scanned");
+	ok(v[ip].type == '"' && v[ip].len == 8 && memcmp(v[ip].p, "10.0.0.1", 8) == 0,
+	    "a nested string field is found");
+	ok(v[msg].type == '"' && v[msg].len == 5 && memcmp(v[msg].p, "a\"b\xc3\xa9", 5) == 0,
+	    "a string with escapes is decoded");
+	ok(v[port].type == '0' && v[port].len == 2, "a number field keeps its JSON text");
+	ok(v[deep].type == '[' && v[deep].len == 5, "an array field is its JSON text");
+
+	const char *flat = "{\"source.ip\":\"1.2.3.4\",\"source\":{\"ip\":\"5.6.7.8\"}}";
+	is_int(scan_record(sc, flat, strlen(flat), v, &e), 0, "a record with a flat dotted key");
+	ok(v[ip].type == '"' && memcmp(v[ip].p, "1.2.3.4", 7) == 0,
+	    "a flat dotted key counts and the first in the text wins");
+	ok(v[msg].type == 0 && v[port].type == 0, "absent fields are missing");
+
+	is_int(scan_record(sc, "[1]", 3, v, &e), -1, "an array is not a record");
+	is_int(scan_record(sc, "{\"a\":}", 6, v, &e), -1, "invalid JSON is refused");
+	scan_free(sc);
+
+	size_t pos = 0;
+	struct sval el;
+	char buf[8];
+	const char *arr = "[ \"a\\n\" , 2,{\"x\":[1]},[3] ,true]";
+	int n = 0;
+	bool right = true;
+	while (scan_element(arr, strlen(arr), &pos, &el, buf, sizeof(buf))) {
+		static const char types[] = "\"0{[t";
+		right = right && n < 5 && el.type == types[n];
+		n++;
+	}
+	ok(right && n == 5, "scan_element walks every element of an array");
+}
+
+static void
+test_yaml(void)
+{
+	struct ydoc d;
+	is_int(yamlcfg_load_string(&d, "x.yaml", "a: [1, 'b']\nc:\n  d: ~\n", 22, &err), 0,
+	    "a small document loads");
+	const struct ynode *a = ymap_get(d.root, "a"), *c = ymap_get(d.root, "c");
+	ok(a && a->kind == Y_SEQ && a->n == 2 && !a->item[0]->quoted && a->item[1]->quoted,
+	    "lists, quoting kept");
+	ok(c && c->line == 3 && c->col == 3, "a node knows its line and column (%u:%u)",
+	    c ? c->line : 0, c ? c->col : 0);
+	ok(yscalar_is_null(ymap_get(c, "d")), "~ is null");
+	yamlcfg_free(&d);
+
+	is_int(yamlcfg_load_string(&d, "x.yaml", "a: 1\na: 2\n", 10, &err), -1,
+	    "a duplicate key is an error");
+	ok(err.line == 2 && err.col == 1 && strstr(err.msg, "duplicate key") != NULL,
+	    "at the second key (%u:%u %s)", err.line, err.col, err.msg);
+	is_int(yamlcfg_load_string(&d, "x.yaml", "a: [1\n", 6, &err), -1,
+	    "a syntax error is an error");
+	ok(err.line >= 1 && strcmp(err.file, "x.yaml") == 0, "naming the file and a line");
+	is_int(yamlcfg_load_string(&d, "x.yaml", "a: &x 1\nb: *x\n", 14, &err), -1,
+	    "an alias is refused");
+	is_int(yamlcfg_load(&d, "/nonexistent/x.yaml", &err), -1, "a missing file is an error");
+}
+
+static void
+test_values(void)
+{
+	const char *r = "{\"user\":{\"name\":\"Root\"},\"n\":404,\"s\":\"404\",\"b\":true,"
+	    "\"z\":null,\"e\":\"\",\"tags\":[\"web\",\"Prod\"],\"o\":{\"k\":1},"
+	    "\"path\":\"C:\\\\Windows\\\\x.exe\",\"ip\":\"10.1.2.3\",\"ip6\":\"fd00::1\","
+	    "\"m\":\"::ffff:192.168.0.9\",\"f\":2.5}";
+
+	YES("where: {user.name: root}", r, "plain strings compare case-insensitively");
+	NO("where: {user.name|cased: root}", r, "cased compares exactly");
+	YES("where: {user.name|cased: Root}", r, "cased matches the exact text");
+	YES("where: {user.name: [admin, root]}", r, "a list of values matches any of them");
+	NO("where: {user.name|all: [root, admin]}", r, "all needs every value");
+	YES("where: {user.name: 'r*t'}", r, "* matches any run");
+	YES("where: {user.name: 'r??t'}", r, "? matches one character");
+	NO("where: {user.name: 'r?t'}", r, "? matches exactly one character");
+	YES("where: {path: 'c:\\windows\\\\*'}", r, "a backslash before a letter is literal; \\\\ before a wildcard is one backslash");
+	NO("where: {user.name: 'ro\\*'}", r, "\\* is a literal star");
+	YES("where: {user.name|contains: OO}", r, "contains");
+	YES("where: {user.name|startswith: ro}", r, "startswith");
+	YES("where: {user.name|endswith: OT}", r, "endswith");
+	NO("where: {user.name|endswith: ro}", r, "endswith at the end only");
+	YES("where: {user.name|contains: 'o*t'}", r, "contains with a wildcard");
+	YES("where: {user.name|contains|all: [ro, ot]}", r, "contains|all");
+	NO("where: {user.name|contains|all: [ro, xx]}", r, "contains|all needs every value");
+	YES("where: {user.name|re: '^R.o'}", r, "re searches case-sensitively");
+	NO("where: {user.name|re: '^r.o'}", r, "re is cased by default");
+	YES("where: {user.name|re|i: '^r.o'}", r, "re|i ignores case");
+	YES("where: {user.name|re: 'oo'}", r, "re is an unanchored search");
+	YES("where: {ip|cidr: 10.0.0.0/8}", r, "cidr IPv4");
+	NO("where: {ip|cidr: 10.0.0.0/16}", r, "cidr IPv4 outside the block");
+	YES("where: {ip|cidr: [192.168.0.0/16, 10.1.2.3]}", r, "cidr of a bare address or any block");
+	YES("where: {ip6|cidr: 'fd00::/8'}", r, "cidr IPv6");
+	NO("where: {ip6|cidr: 10.0.0.0/8}", r, "an IPv6 address is not in an IPv4 block");
+	YES("where: {m|cidr: 192.168.0.0/16}", r, "an IPv4-mapped IPv6 address is its IPv4 address");
+	NO("where: {user.name|cidr: 10.0.0.0/8}", r, "a non-address never matches cidr");
+	YES("where: {n|gt: 400}", r, "gt");
+	NO("where: {n|gt: 404}", r, "gt is strict");
+	YES("where: {n|gte: 404}", r, "gte");
+	YES("where: {n|lt: 404.5}", r, "lt");
+	YES("where: {n|lte: 404}", r, "lte");
+	YES("where: {s|gte: 404}", r, "a numeric string compares as a number");
+	NO("where: {user.name|gt: 1}", r, "a non-number never compares");
+	YES("where: {f|lt: 3}", r, "a fraction compares");
+	YES("where: {user.name|exists: true}", r, "exists: true on a present field");
+	YES("where: {nope|exists: false}", r, "exists: false on a missing field");
+	NO("where: {z|exists: true}", r, "a null field does not exist");
+	YES("where: {user.name|neq: admin}", r, "neq");
+	NO("where: {user.name|neq: root}", r, "neq of the same value");
+	YES("where: {nope|neq: x}", r, "neq of a missing field is true");
+	YES("where: {n: 404}", r, "a plain number compares numerically");
+	YES("where: {n: 404.0}", r, "404.0 equals 404");
+	YES("where: {s: 404}", r, "a plain number matches a string holding it");
+	YES("where: {n: '404'}", r, "a quoted number is text, matching a number's text");
+	YES("where: {n: '40*'}", r, "wildcards apply to a number's text");
+	YES("where: {b: true}", r, "true matches a boolean");
+	NO("where: {b: false}", r, "false does not match true");
+	YES("where: {z: null}", r, "null matches a JSON null");
+	YES("where: {nope: ~}", r, "null matches a missing field");
+	NO("where: {e: null}", r, "null does not match an empty string");
+	YES("where: {e: ''}", r, "'' matches an empty string");
+	NO("where: {nope: ''}", r, "'' does not match a missing field");
+	NO("where: {nope: '*'}", r, "* does not match a missing field");
+	YES("where: {tags: prod}", r, "an array field matches when an element does");
+	YES("where: {tags|all: [web, prod]}", r, "all over an array: every value in some element");
+	NO("where: {tags: dev}", r, "no element, no match");
+	NO("where: {o: '*'}", r, "an object matches no value");
+	YES("where: {o|exists: true}", r, "an object exists");
+	YES("where: {o.k: 1}", r, "a path into an object");
+	YES("where: {user.name: root, n: 404}", r, "a mapping is AND");
+	NO("where: {user.name: root, n: 500}", r, "a mapping fails when one field fails");
+	YES("where: [{n: 500}, {b: true}]", r, "a list of mappings is OR");
+	YES("lists: {admins: [admin, ROOT]}\nwhere: {user.name|expand: '%admins%'}", r,
+	    "expand replaces %name% with the list");
+	NO("lists: {admins: [admin]}\nwhere: {user.name|expand: '%admins%'}", r,
+	    "expand: no list member matches");
+}
+
+static void
+test_conditions(void)
+{
+	const char *r = "{\"a\":1,\"b\":2,\"c\":3}";
+	const char *sels = "detection:\n  sel_a: {a: 1}\n  sel_b: {b: 2}\n  no_c: {c: 9}\n";
+	char y[512];
+#define COND(c, want, what) do { \
+		snprintf(y, sizeof(y), "%s  condition: %s\n", sels, c); \
+		is_int(matches(y, r), want, "%s", what); \
+	} while (0)
+	COND("sel_a", 1, "a selection name");
+	COND("sel_a and sel_b", 1, "and");
+	COND("sel_a and no_c", 0, "and fails with one false");
+	COND("no_c or sel_b", 1, "or");
+	COND("not no_c", 1, "not");
+	COND("no_c and sel_a or sel_b", 1, "and binds tighter than or (true)");
+	COND("sel_b or no_c and not sel_a", 1, "and binds tighter than or (right side)");
+	COND("no_c and (sel_a or sel_b)", 0, "parentheses group");
+	COND("not no_c and sel_a", 1, "not binds tighter than and");
+	COND("not (no_c or sel_a)", 0, "not of a group");
+	COND("1 of sel_*", 1, "1 of a pattern");
+	COND("all of sel_*", 1, "all of a pattern");
+	COND("all of them", 0, "all of them");
+	COND("1 of them", 1, "1 of them");
+	COND("any of no_*", 0, "any of: only no_c, false");
+	COND("not 1 of no_* and all of sel_*", 1, "quantifiers inside expressions");
+#undef COND
+}
+
+struct bad {
+	const char *yaml, *msg;
+	unsigned line, col;
+};
+
+static const struct bad bad[] = {
+	{ "where: {a|contians: x}", "unknown modifier \"contians\"", 1, 11 },
+	{ "where: {a|re: '(x'}", "bad regular expression", 1, 18 },
+	{ "where: {a|gt: abc}", "is not a number", 1, 15 },
+	{ "where: {a|cidr: 10.0.0.0/33}", "is not an IPv4 or IPv6", 1, 17 },
+	{ "where: {a|exists: maybe}", "exists takes true or false", 1, 19 },
+	{ "where: {a: {b: 1}}", "not a mapping", 1, 12 },
+	{ "where: {}", "an empty selection", 1, 8 },
+	{ "where: x", "a selection must be a mapping", 1, 8 },
+	{ "where: {a|expand: '%nope%'}", "no list named \"nope\"", 1, 19 },
+	{ "where: {a|contains|startswith: x}", "one comparison per field condition", 1, 20 },
+	{ "detection:\n  sel: {a: 1}\n  condition: sel and other\n", "unknown selection \"other\"", 3, 22 },
+	{ "detection:\n  sel: {a: 1}\n  condition: sel and (sel\n", "never closed", 3, 22 },
+	{ "detection:\n  sel: {a: 1}\n  condition: 1 of x_*\n", "no selection matches \"x_*\"", 3, 19 },
+	{ "detection:\n  sel: {a: 1}\n", "detection has no condition", 2, 3 },
+	{ "detection:\n  sel: {a: 1}\n  condition: sel sel\n", "unexpected \"sel\"", 3, 18 },
+};
+
+static void
+test_errors(void)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct compiled c;
+		bool failed = !compile(&c, bad[i].yaml);
+		release(&c);
+		bool right = failed && strstr(err.msg, bad[i].msg) != NULL &&
+		    err.line == bad[i].line && err.col == bad[i].col &&
+		    strcmp(err.file, "t.yaml") == 0;
+		if (!ok(right, "error \"%s\" at %u:%u", bad[i].msg, bad[i].line, bad[i].col))
+			fprintf(stderr, "#   got %s:%u:%u: %s\n", err.file, err.line, err.col,
+			    failed ? err.msg : "(compiled)");
+	}
+}
+
+int
+main(void)
+{
+	test_scan();
+	test_yaml();
+	test_values();
+	test_conditions();
+	test_errors();
+	return done();
+}
