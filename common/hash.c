@@ -77,8 +77,9 @@ hash128_u64(struct hash128 *h, uint64_t v)
 	h->hi = b ^ rotl(h->lo, 17);
 }
 
-void
-hash128_hex(struct hash128 h, uint64_t total, char out[32])
+/* The finished two lanes of h. */
+static void
+finish(struct hash128 h, uint64_t total, uint64_t *pa, uint64_t *pb)
 {
 	uint64_t a = h.lo ^ total, b = h.hi ^ (total * P3);
 
@@ -88,6 +89,26 @@ hash128_hex(struct hash128 h, uint64_t total, char out[32])
 	b = fmix64(b);
 	a += b;
 	b += a;
+	*pa = a;
+	*pb = b;
+}
+
+uint64_t
+hash64(const void *p, size_t n, uint64_t seed)
+{
+	struct hash128 h = hash128_seed(seed);
+	uint64_t a, b;
+	hash128_update(&h, p, n);
+	finish(h, n, &a, &b);
+	return a;
+}
+
+void
+hash128_hex(struct hash128 h, uint64_t total, char out[32])
+{
+	uint64_t a, b;
+
+	finish(h, total, &a, &b);
 	/* Two hex digits per byte, from the low end, filling backwards. */
 	static const char pairs[] =
 	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

@@ -28,4 +28,7 @@ void hash128_u64(struct hash128 *h, uint64_t v);
  * (no NUL) to out. */
 void hash128_hex(struct hash128 h, uint64_t total, char out[32]);
 
+/* One finished 64-bit hash of p[0, n), for hash tables. */
+uint64_t hash64(const void *p, size_t n, uint64_t seed);
+
 #endif
