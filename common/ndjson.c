@@ -27,7 +27,10 @@ ndjson_init(struct ndjson_reader *r, int fd, size_t max_line)
 	r->max_line = max_line ? max_line : NDJSON_DEFAULT_MAX_LINE;
 	r->timeout_ms = -1;
 	r->cap = r->max_line + BLOCK + 1;
-	r->buf = malloc(r->cap);
+	/* Zeroed, not just allocated: vector code searching a line (PCRE2's
+	 * JIT among it) may load whole words past the line's end, and those
+	 * bytes must be initialised for valgrind to keep quiet about it. */
+	r->buf = calloc(1, r->cap);
 	return r->buf == NULL ? -1 : 0;
 }
 

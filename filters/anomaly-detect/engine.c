@@ -433,7 +433,7 @@ write_alert(struct engine *en, const struct fire *f, struct jw *w)
 static size_t
 make_key(struct engine *en, const struct rule *r, const struct sval *vals)
 {
-	size_t need = 0;
+	size_t need = 1;	/* never a NULL key, even with no group_by */
 	for (size_t i = 0; i < r->ngroup; i++)
 		need += vals[r->group_slot[i]].len + 1 + sizeof(uint32_t);
 	if (need > en->keycap) {

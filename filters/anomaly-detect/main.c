@@ -402,6 +402,7 @@ signals(struct state *st)
 		if (reject_reopen(&st->rj, &e) != 0)
 			log_err(&e);
 		reload(st, "SIGHUP");
+		flush(st);
 	}
 	if (sig_term)
 		st->stop = true;
@@ -445,6 +446,7 @@ run(struct state *st)
 		case NDJSON_TIMEOUT:
 		case NDJSON_INTR:
 			timers(st);
+			flush(st);	/* a reload may have written a record */
 			break;
 		case NDJSON_EOF:
 			return;

@@ -19,3 +19,17 @@ validate() {
 json_lines() {
 	jq -c 'select(type == "object")' "$1" | wc -l
 }
+
+# wait_handlers PID: wait (up to 5 s) until process PID catches SIGHUP, so a
+# test's signal meets the program's handler and not the default action
+# (an AddressSanitizer build can take a while to get there).
+wait_handlers() {
+	local i mask
+	for i in $(seq 100); do
+		mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+		[ -n "$mask" ] && (( (16#$mask & 1) != 0 )) && return 0
+		sleep 0.05
+	done
+	echo "process $1 never installed its signal handlers" >&2
+	return 1
+}
