@@ -173,11 +173,18 @@ value_type(char c)
 	}
 }
 
-char
-jscan(const char *s, size_t n, struct jscan_member *m, size_t max,
-    size_t *count, struct jscan_err *e)
+#define NONE UINT32_MAX
+
+/* The scanner, for the top-level members only (tape false) or for the
+ * members of every object (tape true); inlined into both entry points so
+ * each is compiled for its own case. */
+static inline __attribute__((always_inline)) char
+scan(const char *s, size_t n, struct jscan_member *m, size_t max,
+    size_t *count, struct jscan_err *e, bool tape)
 {
 	char closer[JSCAN_MAX_DEPTH];	/* the bracket that closes each level */
+	/* tape: the member whose value is being read at each depth. */
+	uint32_t open[JSCAN_MAX_DEPTH + 1];
 	size_t depth = 0, members = 0;
 	const char *p = s, *end = s + n;
 	/* The member of the top-level object being read (depth 1), or NULL. */
@@ -203,6 +210,8 @@ value:	/* A value is wanted at p. */
 		if (depth >= JSCAN_MAX_DEPTH)
 			return bad(e, "nested too deeply", s, p);
 		closer[depth++] = *p == '{' ? '}' : ']';
+		if (tape)
+			open[depth] = NONE;
 		p++;
 		SKIP_WS(p, end);
 		if (p < end && *p == closer[depth - 1]) {
@@ -224,7 +233,16 @@ value:	/* A value is wanted at p. */
 		return 0;
 
 next:	/* A value just ended at p: close containers or find the next item. */
-	if (cur != NULL && depth == 1) {
+	if (tape) {
+		if (depth > 0 && open[depth] != NONE) {
+			uint32_t i = open[depth];
+			if (i < max) {
+				m[i].vlen = (size_t)(p - m[i].val);
+				m[i].next = members;
+			}
+			open[depth] = NONE;
+		}
+	} else if (cur != NULL && depth == 1) {
 		cur->vlen = (size_t)(p - cur->val);
 		cur = NULL;
 	}
@@ -261,12 +279,17 @@ key:	/* A member's key is wanted at p. */
 		p = string(s, k, end, e);
 		if (p == NULL)
 			return 0;
-		if (depth == 1) {
+		if (tape || depth == 1) {
 			if (members < max) {
 				cur = &m[members];
 				cur->key = k;
 				cur->klen = (size_t)(p - 1 - k);
+				cur->depth = depth;
+			} else {
+				cur = NULL;
 			}
+			if (tape)
+				open[depth] = members < NONE ? (uint32_t)members : NONE - 1;
 			members++;
 		}
 	}
@@ -275,11 +298,25 @@ key:	/* A member's key is wanted at p. */
 		return bad(e, "expected ':'", s, p);
 	p++;
 	SKIP_WS(p, end);
-	if (depth == 1 && cur != NULL && p < end) {
+	if ((tape || depth == 1) && cur != NULL && p < end) {
 		cur->val = p;
 		cur->type = value_type(*p);
 	}
 	goto value;
+}
+
+char
+jscan(const char *s, size_t n, struct jscan_member *m, size_t max,
+    size_t *count, struct jscan_err *e)
+{
+	return scan(s, n, m, max, count, e, false);
+}
+
+char
+jscan_tape(const char *s, size_t n, struct jscan_member *m, size_t max,
+    size_t *count, struct jscan_err *e)
+{
+	return scan(s, n, m, max, count, e, true);
 }
 
 const char *

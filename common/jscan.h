@@ -22,6 +22,8 @@ struct jscan_member {
 	const char *val;	/* the whole value text */
 	size_t vlen;
 	char type;		/* '{' '[' '"' '0' (number) 't' 'f' 'n' */
+	size_t depth;		/* 1: a member of the top-level object */
+	size_t next;		/* jscan_tape(): the index after this member's subtree */
 };
 
 struct jscan_err {
@@ -34,6 +36,14 @@ struct jscan_err {
  * object, its first `max` members are stored in m and *count is set to the
  * number of members (which may exceed max). */
 char jscan(const char *s, size_t n, struct jscan_member *m, size_t max,
+    size_t *count, struct jscan_err *e);
+
+/* jscan() that lists the members of every object, nested ones too, in
+ * text order (a "tape"): a member whose value is an object is followed by
+ * that object's members, up to index ->next, where its next sibling is.
+ * Members of objects inside arrays are listed too (inside the array
+ * member's span).  *count is the number of members at every depth. */
+char jscan_tape(const char *s, size_t n, struct jscan_member *m, size_t max,
     size_t *count, struct jscan_err *e);
 
 /* Members of an object value already validated by jscan() (as in a member's

@@ -263,6 +263,35 @@ test_members_agree(void)
 	    "and stores the first max of them");
 }
 
+static void
+test_tape(void)
+{
+	static const char rec[] =
+	    "{\"a\":1,\"b\":{\"c\":{\"d\":2},\"e\":[{\"f\":3}]},\"g\":{},\"h\":\"x\"}";
+	struct jscan_member m[16];
+	size_t n = 0;
+	struct jscan_err e;
+	static const struct { const char *key; size_t depth, next; } want[] = {
+		{ "a", 1, 1 }, { "b", 1, 6 }, { "c", 2, 4 }, { "d", 3, 4 }, { "e", 2, 6 },
+		{ "f", 4, 6 }, { "g", 1, 7 }, { "h", 1, 8 },
+	};
+	is_int(jscan_tape(rec, sizeof(rec) - 1, m, 16, &n, &e), '{', "jscan_tape validates");
+	is_int((long long)n, 8, "the tape holds the members of every object");
+	bool right = n == 8;
+	for (size_t i = 0; right && i < 8; i++)
+		right = m[i].klen == 1 && m[i].key[0] == want[i].key[0] &&
+		    m[i].depth == want[i].depth && m[i].next == want[i].next;
+	ok(right, "in text order, with depths and the index after each subtree");
+	ok(span(&m[1], "b", "{\"c\":{\"d\":2},\"e\":[{\"f\":3}]}", '{') &&
+	    span(&m[3], "d", "2", '0') && span(&m[6], "g", "{}", '{'),
+	    "nested spans are whole values");
+	struct jscan_member few[3];
+	is_int(jscan_tape(rec, sizeof(rec) - 1, few, 3, &n, &e), '{', "a tape longer than room is still valid");
+	is_int((long long)n, 8, "and counted whole");
+	is_int(jscan_tape("{\"a\":[1,}", 10, m, 16, &n, &e), 0, "jscan_tape rejects what jscan rejects");
+	is_str(e.msg, "invalid number", "with the same message");
+}
+
 int
 main(void)
 {
@@ -271,5 +300,6 @@ main(void)
 	test_errors();
 	test_members();
 	test_members_agree();
+	test_tape();
 	return done();
 }
