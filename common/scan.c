@@ -13,7 +13,6 @@
 #include <string.h>
 
 
-#define STACK_MEMBERS 64
 #define MAX_KEY 256		/* longest escaped key decoded for matching */
 
 struct tnode {
@@ -27,10 +26,11 @@ struct scan {
 	struct tnode *node;	/* node[0] is the root */
 	size_t nnode, cap;
 	int slots;
-	struct jscan_member *m;	/* top-level members of the record */
+	struct jscan_member *m;	/* the record's members, a tape */
 	size_t mcap;
-	char *buf;		/* decoded strings of the record */
+	char *buf;		/* decoded strings of the record, then scratch */
 	size_t bcap, blen;
+	size_t slen, scap;	/* scratch used and allowed, after bcap / 2 */
 };
 
 struct scan *
@@ -75,7 +75,8 @@ static int
 child(const struct scan *sc, int at, const char *name, size_t len)
 {
 	for (int k = sc->node[at].kid; k >= 0; k = sc->node[k].next)
-		if (sc->node[k].len == len && memcmp(sc->node[k].name, name, len) == 0)
+		if (sc->node[k].len == len && sc->node[k].name[0] == name[0] &&
+		    memcmp(sc->node[k].name, name, len) == 0)
 			return k;
 	return -1;
 }
@@ -128,6 +129,10 @@ static int
 walk(const struct scan *sc, int at, const char *k, size_t klen)
 {
 	char tmp[MAX_KEY];
+	int direct = child(sc, at, k, klen);
+
+	if (direct >= 0)
+		return direct;	/* the usual case: one plain step */
 	if (memchr(k, '\\', klen) != NULL) {
 		if (klen > sizeof(tmp))
 			return -1;
@@ -247,30 +252,21 @@ fill(struct scan *sc, const struct jscan_member *m, struct sval *v)
 	}
 }
 
+/* The members m[from, to) are siblings with their subtrees (a tape from
+ * jscan_tape()); at is the trie node their object stands for. */
 static void
-visit(struct scan *sc, const struct jscan_member *m, size_t count, int at,
-    struct sval *vals)
+visit(struct scan *sc, const struct jscan_member *m, size_t from, size_t to,
+    int at, struct sval *vals)
 {
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = from; i < to; i = m[i].next) {
 		int k = walk(sc, at, m[i].key, m[i].klen);
 		if (k < 0)
 			continue;
 		const struct tnode *t = &sc->node[k];
 		if (t->slot >= 0 && vals[t->slot].type == 0)
 			fill(sc, &m[i], &vals[t->slot]);
-		if (t->kid < 0 || m[i].type != '{')
-			continue;
-		struct jscan_member local[STACK_MEMBERS], *sub = local;
-		size_t n = jscan_members(m[i].val, m[i].vlen, sub, STACK_MEMBERS);
-		if (n > STACK_MEMBERS) {
-			sub = malloc(n * sizeof(*sub));
-			if (sub == NULL)
-				continue;	/* out of memory: the fields stay missing */
-			jscan_members(m[i].val, m[i].vlen, sub, n);
-		}
-		visit(sc, sub, n, k, vals);
-		if (sub != local)
-			free(sub);
+		if (t->kid >= 0 && m[i].type == '{')
+			visit(sc, m, i + 1, m[i].next, k, vals);
 	}
 }
 
@@ -279,7 +275,7 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
     struct jscan_err *e)
 {
 	size_t count;
-	char type = jscan(line, n, sc->m, sc->mcap, &count, e);
+	char type = jscan_tape(line, n, sc->m, sc->mcap, &count, e);
 
 	if (type == 0)
 		return -1;
@@ -297,22 +293,29 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
 		}
 		sc->m = m;
 		sc->mcap = count;
-		jscan(line, n, sc->m, sc->mcap, &count, e);
+		jscan_tape(line, n, sc->m, sc->mcap, &count, e);
 	}
-	if (sc->bcap < n) {
-		char *b = realloc(sc->buf, n);
+	/* Room for the decoded strings (at most n bytes) and as much again
+	 * for scan_scratch(). */
+	if (sc->bcap < 2 * n) {
+		char *b = realloc(sc->buf, 2 * n);
 		if (b == NULL) {
 			e->msg = "out of memory";
 			e->pos = 0;
 			return -1;
 		}
 		sc->buf = b;
-		sc->bcap = n;
+		sc->bcap = 2 * n;
 	}
 	sc->blen = 0;
-	memset(vals, 0, (size_t)sc->slots * sizeof(*vals));
+	sc->slen = 0;
+	sc->scap = n;
+	for (int i = 0; i < sc->slots; i++) {
+		vals[i].type = 0;
+		vals[i].known = 0;
+	}
 	if (sc->node[0].kid >= 0)
-		visit(sc, sc->m, count, 0, vals);
+		visit(sc, sc->m, 0, count, 0, vals);
 	return 0;
 }
 
@@ -320,6 +323,16 @@ static bool
 is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+char *
+scan_scratch(struct scan *sc, size_t n)
+{
+	if (n > sc->scap - sc->slen)
+		return NULL;
+	char *p = sc->buf + sc->bcap / 2 + sc->slen;
+	sc->slen += n;
+	return p;
 }
 
 bool

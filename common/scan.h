@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jscan.h"
 
@@ -30,7 +31,19 @@ struct sval {
 	const char *p;
 	size_t len;
 	char type;
+	/* What the matcher derives from the value (select.c), worked out on
+	 * first use and kept for the rest of the record: one lower-casing,
+	 * number parse and address parse per field, however many rules ask.
+	 * scan_record() clears `known`. */
+	uint8_t known;		/* SVAL_* bits: worked out */
+	uint8_t is;		/* SVAL_NUM, SVAL_IP: the value is one */
+	uint8_t fam;		/* SVAL_IP: 4 or 6 */
+	const char *lower;	/* SVAL_LOWER: the text lower-cased (ASCII) */
+	double num;		/* SVAL_NUM */
+	uint8_t ip[16];		/* SVAL_IP */
 };
+
+enum { SVAL_LOWER = 1, SVAL_NUM = 2, SVAL_IP = 4 };
 
 struct scan;
 
@@ -48,6 +61,11 @@ size_t scan_slots(const struct scan *sc);
  * Returns 0, or -1 with e set (not JSON, not an object). */
 int scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
     struct jscan_err *e);
+
+/* n bytes of scratch memory that live until the next scan_record(), for
+ * text derived from the record's fields (the lower-cased copies); NULL
+ * when the record's share (its own length) is used up. */
+char *scan_scratch(struct scan *sc, size_t n);
 
 /* Decode the JSON string text s[0, n) (between the quotes, validated) into
  * out, which has room for n bytes (decoding never lengthens).  Returns the
