@@ -17,6 +17,9 @@
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,7 @@ struct node {
 };
 
 struct select {
+	struct scan *scan;	/* where the fields come from; its scratch */
 	struct sel *sel;
 	size_t nsel;
 	struct node *root;	/* NULL: the one selection sel[0] */
@@ -80,44 +84,51 @@ lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
 }
 
-/* Compare text with a pattern already lower-cased (unless cased). */
-static bool
-same(const char *s, const char *p, size_t n, bool cased)
-{
-	if (cased)
-		return memcmp(s, p, n) == 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)s[i]) != (unsigned char)p[i])
-			return false;
-	return true;
-}
-
-static bool
-contains(const char *s, size_t n, const char *p, size_t len, bool cased)
-{
-	if (len == 0)
-		return true;
-	if (len > n)
-		return false;
-	unsigned char first = (unsigned char)p[0];
-	for (size_t i = 0; i + len <= n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((cased ? c : lower(c)) == first && same(s + i + 1, p + 1, len - 1, cased))
-			return true;
-	}
-	return false;
-}
-
 static size_t
 utf8_len(unsigned char c)
 {
 	return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
-/* Wildcard match with one backtracking point: each '*' only ever needs
- * the most recent one retried. */
+/* Does h[0, n) contain p[0, len)?  Sixteen candidate positions a step:
+ * where both the needle's first and last bytes sit at the right distance
+ * (Mula's SIMD search, SSE2 here); only those are compared in full.
+ * glibc's memmem costs more than that to set up for the short needles
+ * and haystacks of log fields. */
 static bool
-glob(const struct pat *p, const char *s, size_t n, bool cased)
+contains(const char *h, size_t n, const char *p, size_t len)
+{
+	if (len == 0)
+		return true;
+	if (len > n)
+		return false;
+	size_t i = 0, last = len - 1;
+#ifdef __SSE2__
+	const __m128i first = _mm_set1_epi8(p[0]), end = _mm_set1_epi8(p[last]);
+	for (; i + last + 16 <= n; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + last));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, end)));
+		while (m != 0) {
+			unsigned k = (unsigned)__builtin_ctz(m);
+			if (memcmp(h + i + k + 1, p + 1, last) == 0 || len == 1)
+				return true;
+			m &= m - 1;
+		}
+	}
+#endif
+	for (; i + len <= n; i++)
+		if (h[i] == p[0] && h[i + last] == p[last] && memcmp(h + i, p, len) == 0)
+			return true;
+	return false;
+}
+
+/* Wildcard match with one backtracking point: each '*' only ever needs
+ * the most recent one retried.  s is already lower-cased when the
+ * pattern is. */
+static bool
+glob(const struct pat *p, const char *s, size_t n)
 {
 	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
 	while (si < n) {
@@ -126,9 +137,7 @@ glob(const struct pat *p, const char *s, size_t n, bool cased)
 			si += utf8_len((unsigned char)s[si]);
 			if (si > n)
 				si = n;
-		} else if (pi < p->len && p->wild[pi] == W_LIT &&
-		    (unsigned char)p->s[pi] == (cased ? (unsigned char)s[si] :
-		    lower((unsigned char)s[si]))) {
+		} else if (pi < p->len && p->wild[pi] == W_LIT && p->s[pi] == s[si]) {
 			pi++;
 			si++;
 		} else if (pi < p->len && p->wild[pi] == W_STAR) {
@@ -146,73 +155,132 @@ glob(const struct pat *p, const char *s, size_t n, bool cased)
 	return pi == p->len;
 }
 
-/* The number text s[0, n) holds exactly (JSON number syntax), if any. */
+/* The number text s[0, n) holds exactly (JSON number syntax), if any.
+ * Plain integers, nearly every number in a log, skip strtod. */
 static bool
 text_number(const char *s, size_t n, double *out)
 {
 	char buf[64];
-	if (n == 0 || n >= sizeof(buf))
+	size_t i = s[0] == '-' && n > 1 ? 1 : 0;
+	if (n == 0 || n >= sizeof(buf) || s[i] < '0' || s[i] > '9')
 		return false;
+	if (n - i <= 15) {
+		int64_t v = 0;
+		size_t j = i;
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			v = v * 10 + (s[j++] - '0');
+		if (j == n) {
+			*out = (double)(i ? -v : v);
+			return true;
+		}
+	}
+	for (size_t j = i; j < n; j++)
+		if (!((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' ||
+		    s[j] == 'E' || s[j] == '+' || s[j] == '-'))
+			return false;	/* strtod would take hex, inf and nan */
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	const char *d = buf[0] == '-' ? buf + 1 : buf;
-	if (*d < '0' || *d > '9')
-		return false;
 	char *end;
 	*out = strtod(buf, &end);
 	return *end == '\0' && isfinite(*out);
 }
 
-/* The number a field holds: a JSON number, or a string that is exactly
- * one. */
+/* The number a field holds (a JSON number, or a string that is exactly
+ * one), worked out once per record. */
 static bool
-field_number(const struct sval *v, double *out)
+field_number(struct sval *v, double *out)
 {
-	return (v->type == '0' || v->type == '"') && text_number(v->p, v->len, out);
+	if (!(v->known & SVAL_NUM)) {
+		v->known |= SVAL_NUM;
+		if ((v->type == '0' || v->type == '"') && text_number(v->p, v->len, &v->num))
+			v->is |= SVAL_NUM;
+		else
+			v->is &= (uint8_t)~SVAL_NUM;
+	}
+	*out = v->num;
+	return v->is & SVAL_NUM;
 }
 
+/* The address a string field holds, worked out once per record; an
+ * IPv4-mapped IPv6 address is its IPv4 address. */
 static bool
-field_ip(const struct sval *v, int *fam, uint8_t addr[16])
+field_ip(struct sval *v)
 {
+	if (v->known & SVAL_IP)
+		return v->is & SVAL_IP;
 	char buf[INET6_ADDRSTRLEN + 1];
+	v->known |= SVAL_IP;
+	v->is &= (uint8_t)~SVAL_IP;
 	if (v->type != '"' || v->len == 0 || v->len >= sizeof(buf))
 		return false;
 	memcpy(buf, v->p, v->len);
 	buf[v->len] = '\0';
-	if (inet_pton(AF_INET, buf, addr) == 1) {
-		*fam = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, buf, addr) != 1)
-		return false;
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (memcmp(addr, mapped, 12) == 0) {
-		memmove(addr, addr + 12, 4);
-		*fam = AF_INET;
+	if (inet_pton(AF_INET, buf, v->ip) == 1) {
+		v->fam = 4;
+	} else if (inet_pton(AF_INET6, buf, v->ip) == 1) {
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		v->fam = 6;
+		if (memcmp(v->ip, mapped, 12) == 0) {
+			memmove(v->ip, v->ip + 12, 4);
+			v->fam = 4;
+		}
 	} else {
-		*fam = AF_INET6;
+		return false;
 	}
+	v->is |= SVAL_IP;
 	return true;
 }
 
-static bool
-in_cidr(const struct pat *p, int fam, const uint8_t *a)
+/* The field's text lower-cased, worked out once per record; text with
+ * no capital letters (most of a log) is not copied.  NULL when out of
+ * scratch memory. */
+static const char *
+lower_copy(const struct select *s, struct sval *v)
 {
-	if (fam != p->fam)
+	size_t i = 0;
+	while (i < v->len && (unsigned char)(v->p[i] - 'A') > 'Z' - 'A')
+		i++;
+	if (i == v->len) {
+		v->lower = v->p;
+	} else {
+		char *low = scan_scratch(s->scan, v->len);
+		if (low != NULL) {
+			memcpy(low, v->p, i);
+			for (; i < v->len; i++)
+				low[i] = (char)lower((unsigned char)v->p[i]);
+		}
+		v->lower = low;
+	}
+	v->known |= SVAL_LOWER;
+	return v->lower;
+}
+
+static inline const char *
+field_lower(const struct select *s, struct sval *v)
+{
+	return v->known & SVAL_LOWER ? v->lower : lower_copy(s, v);
+}
+
+static bool
+in_cidr(const struct pat *p, const struct sval *v)
+{
+	if ((v->fam == 4 ? AF_INET : AF_INET6) != p->fam)
 		return false;
 	unsigned full = p->bits / 8, rest = p->bits % 8;
-	if (memcmp(a, p->net, full) != 0)
+	if (memcmp(v->ip, p->net, full) != 0)
 		return false;
 	if (rest == 0)
 		return true;
 	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[full] & mask) == (p->net[full] & mask);
+	return (v->ip[full] & mask) == (p->net[full] & mask);
 }
 
 /* One scalar field value against one pattern. */
 static bool
-scalar_match(const struct item *it, const struct pat *p, const struct sval *v)
+scalar_match(const struct select *s, const struct item *it, const struct pat *p,
+    struct sval *v)
 {
+	const char *t;
 	double x;
 
 	switch (it->op) {
@@ -220,11 +288,7 @@ scalar_match(const struct item *it, const struct pat *p, const struct sval *v)
 	case OP_GTE: return field_number(v, &x) && x >= p->num;
 	case OP_LT: return field_number(v, &x) && x < p->num;
 	case OP_LTE: return field_number(v, &x) && x <= p->num;
-	case OP_CIDR: {
-		int fam;
-		uint8_t a[16];
-		return field_ip(v, &fam, a) && in_cidr(p, fam, a);
-	}
+	case OP_CIDR: return field_ip(v) && in_cidr(p, v);
 	default:
 		break;
 	}
@@ -236,53 +300,61 @@ scalar_match(const struct item *it, const struct pat *p, const struct sval *v)
 		if (v->type == 't' || v->type == 'f')
 			return (v->type == 't') == p->b;
 		return v->type == '"' && v->len == (p->b ? 4u : 5u) &&
-		    same(v->p, p->b ? "true" : "false", v->len, false);
+		    (t = field_lower(s, v)) != NULL &&
+		    memcmp(t, p->b ? "true" : "false", v->len) == 0;
 	}
 	/* Text: strings, and the JSON text of numbers and booleans. */
 	if (v->type != '"' && v->type != '0' && v->type != 't' && v->type != 'f')
 		return false;
-	const char *s = v->p;
+	if (it->op == OP_RE)
+		return pcre2_match(p->re, (PCRE2_SPTR)v->p, v->len, 0, PCRE2_NO_UTF_CHECK,
+		    p->md, NULL) >= 0;
 	size_t n = v->len;
+	if (it->op == OP_EQ && n != p->len)
+		return false;	/* before lower-casing anything */
+	t = it->cased ? v->p : field_lower(s, v);
+	if (t == NULL)
+		return false;
 	switch (it->op) {
 	case OP_EQ:
-		return n == p->len && same(s, p->s, n, it->cased);
+		return memcmp(t, p->s, n) == 0;
 	case OP_CONTAINS:
-		return contains(s, n, p->s, p->len, it->cased);
+		return contains(t, n, p->s, p->len);
 	case OP_STARTS:
-		return n >= p->len && same(s, p->s, p->len, it->cased);
+		return n >= p->len && memcmp(t, p->s, p->len) == 0;
 	case OP_ENDS:
-		return n >= p->len && same(s + n - p->len, p->s, p->len, it->cased);
+		return n >= p->len && memcmp(t + n - p->len, p->s, p->len) == 0;
 	case OP_GLOB:
-		return glob(p, s, n, it->cased);
-	case OP_RE:
-		return pcre2_match(p->re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK,
-		    p->md, NULL) >= 0;
+		return glob(p, t, n);
 	default:
 		return false;
 	}
 }
 
 static bool
-value_match(const struct item *it, const struct pat *p, const struct sval *v)
+value_match(const struct select *s, const struct item *it, const struct pat *p,
+    struct sval *v)
 {
-	if (v->type == 0)
-		return p->kind == V_NULL && it->op == OP_EQ;
+	if (v->type == 0)	/* rule 4: only null meets a missing field */
+		return p->kind == V_NULL && (it->op == OP_EQ || it->op == OP_GLOB);
 	if (v->type != '[')
-		return scalar_match(it, p, v);
+		return scalar_match(s, it, p, v);
 	size_t pos = 0;
 	struct sval e;
 	char buf[256];
+	e.known = 0;
 	while (scan_element(v->p, v->len, &pos, &e, buf, sizeof(buf))) {
-		if (scalar_match(it, p, &e))
+		e.known = 0;
+		if (scalar_match(s, it, p, &e))
 			return true;
 	}
 	return false;
 }
 
 static bool
-item_match(const struct item *it, const struct sval *vals)
+item_match(const struct select *s, const struct item *it, struct sval *vals)
 {
-	const struct sval *v = &vals[it->slot];
+	struct sval *v = &vals[it->slot];
 	bool r;
 
 	if (it->op == OP_EXISTS) {
@@ -290,22 +362,22 @@ item_match(const struct item *it, const struct sval *vals)
 	} else if (it->all) {
 		r = true;
 		for (size_t i = 0; r && i < it->npat; i++)
-			r = value_match(it, &it->pat[i], v);
+			r = value_match(s, it, &it->pat[i], v);
 	} else {
 		r = false;
 		for (size_t i = 0; !r && i < it->npat; i++)
-			r = value_match(it, &it->pat[i], v);
+			r = value_match(s, it, &it->pat[i], v);
 	}
 	return r != it->neg;
 }
 
 static bool
-sel_match(const struct sel *s, const struct sval *vals)
+sel_match(const struct select *s, const struct sel *sel, struct sval *vals)
 {
-	for (size_t a = 0; a < s->n; a++) {
-		const struct conj *c = &s->alt[a];
+	for (size_t a = 0; a < sel->n; a++) {
+		const struct conj *c = &sel->alt[a];
 		size_t i = 0;
-		while (i < c->n && item_match(&c->it[i], vals))
+		while (i < c->n && item_match(s, &c->it[i], vals))
 			i++;
 		if (i == c->n)
 			return true;
@@ -314,11 +386,11 @@ sel_match(const struct sel *s, const struct sval *vals)
 }
 
 static bool
-node_match(const struct select *s, const struct node *n, const struct sval *vals)
+node_match(const struct select *s, const struct node *n, struct sval *vals)
 {
 	switch (n->k) {
 	case N_SEL:
-		return sel_match(&s->sel[n->sel], vals);
+		return sel_match(s, &s->sel[n->sel], vals);
 	case N_NOT:
 		return !node_match(s, n->kid[0], vals);
 	case N_AND:
@@ -336,10 +408,10 @@ node_match(const struct select *s, const struct node *n, const struct sval *vals
 }
 
 bool
-select_match(const struct select *s, const struct sval *vals)
+select_match(const struct select *s, struct sval *vals)
 {
 	if (s->root == NULL)
-		return sel_match(&s->sel[0], vals);
+		return sel_match(s, &s->sel[0], vals);
 	return node_match(s, s->root, vals);
 }
 
@@ -628,7 +700,8 @@ compile_item(const struct select_ctx *cx, struct item *it, const struct ynode *k
 {
 	char *k = key->str, *bar = strchr(k, '|');
 	size_t plen = bar ? (size_t)(bar - k) : key->len;
-	bool expand = false, re_i = false, have_op = false;
+	bool expand = false, re_i = false;
+	const char *have_op = NULL;	/* the comparison modifier already given */
 	char path[512];
 
 	memset(it, 0, sizeof(*it));
@@ -672,11 +745,11 @@ compile_item(const struct select_ctx *cx, struct item *it, const struct ynode *k
 				return err_set(e, cx->doc->file, key->line, col,
 				    "unknown modifier \"%.*s\" (contains, startswith, endswith, cased, re, i, cidr, gt, gte, lt, lte, exists, neq, all, expand)",
 				    (int)ml, m);
-			if (have_op)
+			if (have_op != NULL)
 				return err_set(e, cx->doc->file, key->line, col,
 				    "modifier \"%.*s\" after \"%s\": one comparison per field condition",
-				    (int)ml, m, ops[i].name);
-			have_op = true;
+				    (int)ml, m, have_op);
+			have_op = ops[i].name;
 			it->op = ops[i].op;
 		}
 #undef MOD
@@ -726,6 +799,38 @@ compile_item(const struct select_ctx *cx, struct item *it, const struct ynode *k
 	return 0;
 }
 
+/* What an item costs to test, roughly: cheap ones go first in a mapping,
+ * so that a failing cheap test spares the dear ones (the result of an
+ * AND does not depend on its order). */
+static int
+cost(const struct item *it)
+{
+	switch (it->op) {
+	case OP_EXISTS: return 0;
+	case OP_GT: case OP_GTE: case OP_LT: case OP_LTE: return 1;
+	case OP_EQ: return it->npat > 0 && it->pat[0].kind != V_STR ? 1 : 2;
+	case OP_STARTS: case OP_ENDS: return 3;
+	case OP_CIDR: return 4;
+	case OP_CONTAINS: return 5;
+	case OP_GLOB: return 6;
+	default: return 7;	/* OP_RE */
+	}
+}
+
+static void
+order_items(struct conj *c)
+{
+	for (size_t i = 1; i < c->n; i++) {
+		struct item it = c->it[i];
+		size_t j = i;
+		while (j > 0 && cost(&c->it[j - 1]) > cost(&it)) {
+			c->it[j] = c->it[j - 1];
+			j--;
+		}
+		c->it[j] = it;
+	}
+}
+
 static int
 compile_conj(const struct select_ctx *cx, struct conj *c, const struct ynode *m,
     struct sl_err *e)
@@ -743,6 +848,7 @@ compile_conj(const struct select_ctx *cx, struct conj *c, const struct ynode *m,
 		if (compile_item(cx, &c->it[i / 2], m->item[i], m->item[i + 1], e) != 0)
 			return -1;
 	}
+	order_items(c);
 	return 0;
 }
 
@@ -777,6 +883,7 @@ select_where(const struct select_ctx *cx, const struct ynode *n, struct sl_err *
 		return NULL;
 	}
 	s->nsel = 1;
+	s->scan = cx->scan;
 	if (compile_sel(cx, &s->sel[0], n, e) != 0) {
 		select_free(s);
 		return NULL;
@@ -870,7 +977,7 @@ name_glob(const char *pat, size_t plen, const char *name)
 	for (size_t i = 0; i < plen; i++)
 		wild[i] = pat[i] == '*' ? W_STAR : W_LIT;
 	p.wild = wild;
-	return glob(&p, name, strlen(name), true);
+	return glob(&p, name, strlen(name));
 }
 
 static struct node *parse_or(struct parser *ps);
@@ -1030,6 +1137,7 @@ select_detection(const struct select_ctx *cx, const struct ynode *n, struct sl_e
 		oom(e, cx);
 		return NULL;
 	}
+	s->scan = cx->scan;
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *k = n->item[i];
 		if (strcmp(k->str, "condition") == 0)

@@ -57,8 +57,9 @@ struct select *select_where(const struct select_ctx *cx, const struct ynode *n,
 struct select *select_detection(const struct select_ctx *cx,
     const struct ynode *n, struct sl_err *e);
 
-/* Does the record whose fields are vals match? */
-bool select_match(const struct select *s, const struct sval *vals);
+/* Does the record whose fields are vals match?  vals is not changed
+ * except for what the matcher caches in it (see struct sval). */
+bool select_match(const struct select *s, struct sval *vals);
 
 void select_free(struct select *s);
 

@@ -210,6 +210,9 @@ test_values(void)
 	YES("where: {e: ''}", r, "'' matches an empty string");
 	NO("where: {nope: ''}", r, "'' does not match a missing field");
 	NO("where: {nope: '*'}", r, "* does not match a missing field");
+	YES("where: {nope: [~, 'adm*']}", r, "null beside a wildcard value still matches a missing field");
+	is_int(matches("where: {s|gt: 0x10}", r), -1, "hex is not a number: gt 0x10 does not compile");
+	NO("where: {hex|gt: 1}", "{\"hex\":\"0x11\"}", "a string holding hex is not a number");
 	YES("where: {tags: prod}", r, "an array field matches when an element does");
 	YES("where: {tags|all: [web, prod]}", r, "all over an array: every value in some element");
 	NO("where: {tags: dev}", r, "no element, no match");
@@ -223,6 +226,32 @@ test_values(void)
 	    "expand replaces %name% with the list");
 	NO("lists: {admins: [admin]}\nwhere: {user.name|expand: '%admins%'}", r,
 	    "expand: no list member matches");
+}
+
+/* contains looks at sixteen positions a step: needles at every offset
+ * around the step boundaries and at the very end must be found, and
+ * near misses must not. */
+static void
+test_contains(void)
+{
+	char rec[256], yaml[128];
+	const char *text = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	size_t n = strlen(text);
+	bool all = true;
+	snprintf(rec, sizeof(rec), "{\"f\":\"%s\"}", text);
+	for (size_t len = 1; len <= 5 && all; len++)
+		for (size_t at = 0; at + len <= n && all; at++) {
+			snprintf(yaml, sizeof(yaml), "where: {f|contains|cased: '%.*s'}", (int)len, text + at);
+			all = matches(yaml, rec) == 1;
+			if (!all)
+				fprintf(stderr, "#   missed \"%.*s\" at %zu\n", (int)len, text + at, at);
+		}
+	ok(all, "contains finds needles of 1 to 5 bytes at every offset of a 62-byte field");
+	NO("where: {f|contains|cased: 'XYZ0'}", rec, "a needle running past the end is not found");
+	NO("where: {f|contains|cased: 'ab0'}", rec, "first and last bytes right, middle wrong");
+	YES("where: {f|contains: 'XYZ'}", rec, "contains ignores case on a long field");
+	NO("where: {f|contains|cased: 'xyz0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'}",
+	    rec, "a needle longer than the field");
 }
 
 static void
@@ -269,7 +298,7 @@ static const struct bad bad[] = {
 	{ "where: {}", "an empty selection", 1, 8 },
 	{ "where: x", "a selection must be a mapping", 1, 8 },
 	{ "where: {a|expand: '%nope%'}", "no list named \"nope\"", 1, 19 },
-	{ "where: {a|contains|startswith: x}", "one comparison per field condition", 1, 20 },
+	{ "where: {a|contains|startswith: x}", "modifier \"startswith\" after \"contains\"", 1, 20 },
 	{ "detection:\n  sel: {a: 1}\n  condition: sel and other\n", "unknown selection \"other\"", 3, 22 },
 	{ "detection:\n  sel: {a: 1}\n  condition: sel and (sel\n", "never closed", 3, 22 },
 	{ "detection:\n  sel: {a: 1}\n  condition: 1 of x_*\n", "no selection matches \"x_*\"", 3, 19 },
@@ -299,6 +328,7 @@ main(void)
 	test_scan();
 	test_yaml();
 	test_values();
+	test_contains();
 	test_conditions();
 	test_errors();
 	return done();
