@@ -223,6 +223,22 @@ bad_rule() {	# bad_rule 'YAML' 'expected file:line:col: message part'
 		"4 late: older than the newest event by more than --lateness" ]
 }
 
+@test "after firing, the window still ends at the newest time: late events a window older never count" {
+	threshold_rule 3 10s
+	for t in 100 101 102 85 86 87; do ev $t '"kind":"hit","ip":"a"'; done > in
+	run -0 anomaly-detect -r rules.yaml --lateness 1m < in
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r .alert.first <<<"$output")" = "2026-11-22T00:01:40.000Z" ]
+}
+
+@test "events without @timestamp do not make the later events of a replay late" {
+	threshold_rule 2 10m
+	{ ev 1 '"kind":"hit","ip":"a"'; echo '{"kind":"other"}'; ev 2 '"kind":"hit","ip":"a"'; } > in
+	run -0 --separate-stderr anomaly-detect -r rules.yaml --reject rej < in
+	[ "${#lines[@]}" -eq 1 ]
+	[ ! -s rej ]
+}
+
 @test "--clock wall counts by arrival, whatever @timestamp says" {
 	threshold_rule 3 1m
 	{ ev 0 '"kind":"hit","ip":"a"'; ev 3000 '"kind":"hit","ip":"a"'; ev 6000 '"kind":"hit","ip":"a"'; } > in
@@ -414,6 +430,21 @@ wait_for() {	# wait_for FILE PATTERN: up to 4 s
 	echo '{"format":"something else"}' > st
 	run -0 --separate-stderr anomaly-detect -r rules.yaml --state st </dev/null
 	[[ $stderr == *"not an anomaly-detect state file"* ]]
+}
+
+@test "--state: a rule whose list changed starts afresh; one whose list did not keeps its counts" {
+	cat > rules.yaml <<-'EOF'
+	lists: {users: [bob]}
+	rules:
+	  - {id: l, type: threshold, where: {user|expand: '%users%'}, threshold: 2, window: 1h}
+	EOF
+	ev 1 '"user":"bob"' | anomaly-detect -r rules.yaml --state st
+	run -0 anomaly-detect -r rules.yaml --state st < <(ev 2 '"user":"bob"')
+	[ "$(jq -r .alert.count <<<"$output")" = 2 ]
+	ev 3 '"user":"bob"' | anomaly-detect -r rules.yaml --state st
+	sed -i 's/\[bob\]/[bob, eve]/' rules.yaml
+	run -0 anomaly-detect -r rules.yaml --state st < <(ev 4 '"user":"bob"')
+	[ -z "$output" ]
 }
 
 @test "--state: a rule whose definition changed starts afresh" {

@@ -39,6 +39,7 @@ struct group {
 	struct idslot *ids;		/* newest MAX_IDS ids, sorted by ts */
 	uint8_t nids, idcap;
 	bool emitted;
+	int64_t newest;			/* newest event time counted, kept past firing */
 	int64_t last_emit, seen;
 	uint64_t suppressed;
 	size_t klen;
@@ -169,6 +170,7 @@ group_get(struct engine *en, struct rstate *s, const char *k, size_t n, int64_t 
 	g->klen = n;
 	memcpy(g->key, k, n);
 	g->seen = now;
+	g->newest = INT64_MIN;
 	g->chain = s->bucket[h & (s->nbucket - 1)];
 	s->bucket[h & (s->nbucket - 1)] = g;
 	lru_front(s, g);
@@ -477,7 +479,7 @@ release(const struct rule *r, struct rstate *s, struct group *g, int64_t ts,
 }
 
 static size_t
-rule_event(struct engine *en, size_t ri, const struct sval *vals, int64_t ts,
+rule_event(struct engine *en, size_t ri, struct sval *vals, int64_t ts,
     struct jw *w)
 {
 	const struct rule *r = &en->rs.rule[ri];
@@ -511,9 +513,12 @@ rule_event(struct engine *en, size_t ri, const struct sval *vals, int64_t ts,
 	struct group *g = group_get(en, s, en->key, klen, ts);
 	if (g == NULL)
 		return 0;
-	int64_t newest = g->n > 0 && ring_at(g, g->n - 1) > ts ? ring_at(g, g->n - 1) : ts;
-	ring_expire(g, newest - r->window_ms);
-	if (ts <= newest - r->window_ms)
+	/* Rule 1: the window ends at the newest time the group has seen,
+	 * whether or not it has fired since. */
+	if (ts > g->newest)
+		g->newest = ts;
+	ring_expire(g, g->newest - r->window_ms);
+	if (ts <= g->newest - r->window_ms)
 		return 0;	/* older than the group's window: it can never count */
 	if (ring_insert(g, ts) != 0)
 		return 0;
@@ -539,7 +544,7 @@ rule_event(struct engine *en, size_t ri, const struct sval *vals, int64_t ts,
 }
 
 size_t
-engine_event(struct engine *en, const struct sval *vals, int64_t ts, struct jw *w)
+engine_event(struct engine *en, struct sval *vals, int64_t ts, struct jw *w)
 {
 	size_t n = 0;
 	en->events++;
@@ -695,6 +700,7 @@ group_json(const struct group *g)
 	}
 	json_object_set_new(o, "ids", ids);
 	json_object_set_new(o, "seen", json_integer(g->seen));
+	json_object_set_new(o, "newest", json_integer(g->newest));
 	if (g->emitted)
 		json_object_set_new(o, "last_emit", json_integer(g->last_emit));
 	json_object_set_new(o, "suppressed", json_integer((json_int_t)g->suppressed));
@@ -773,9 +779,11 @@ restore_rule(struct engine *en, size_t ri, json_t *groups)
 		json_t *key = json_object_get(gj, "key"), *ts = json_object_get(gj, "ts");
 		json_t *ids = json_object_get(gj, "ids"), *seen = json_object_get(gj, "seen");
 		json_t *le = json_object_get(gj, "last_emit"), *sup = json_object_get(gj, "suppressed");
+		json_t *newest = json_object_get(gj, "newest");
 		if (!json_is_string(key) || json_string_length(key) % 2 != 0 ||
 		    !json_is_array(ts) || !json_is_array(ids) || !json_is_integer(seen) ||
-		    (le != NULL && !json_is_integer(le)) || !json_is_integer(sup))
+		    (le != NULL && !json_is_integer(le)) || !json_is_integer(sup) ||
+		    !json_is_integer(newest))
 			return -1;
 		size_t klen = json_string_length(key) / 2;
 		char *k = malloc(klen + 1);
@@ -805,6 +813,7 @@ restore_rule(struct engine *en, size_t ri, json_t *groups)
 		g->emitted = le != NULL;
 		g->last_emit = le ? json_integer_value(le) : 0;
 		g->suppressed = (uint64_t)json_integer_value(sup);
+		g->newest = json_integer_value(newest);
 	}
 	return 0;
 }

@@ -53,7 +53,7 @@ struct scan *engine_scan(struct engine *en);
 
 /* One event at time ts (ms).  Each alert is written to w as one JSON
  * object followed by a newline.  Returns the number of alerts. */
-size_t engine_event(struct engine *en, const struct sval *vals, int64_t ts,
+size_t engine_event(struct engine *en, struct sval *vals, int64_t ts,
     struct jw *w);
 
 /* Let time pass with no event (wall clock): forget groups with nothing

@@ -324,10 +324,11 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 			return;
 		}
 	} else {
-		st->no_ts++;	/* arrival time stands in, counted */
+		/* Arrival time stands in, counted.  It does not move the newest
+		 * event time: in a replay it would make every event after it
+		 * late. */
+		st->no_ts++;
 		ts = rfc3339_now_ms();
-		if (ts > st->watermark)
-			st->watermark = ts;
 	}
 
 	jw_reset(&st->alerts);
@@ -468,7 +469,7 @@ duration_opt(const char *name, const char *arg, int64_t *ms, bool zero_ok)
 {
 	const char *why;
 	if (duration_parse(arg, ms, &why) != 0)
-		return cli_usage_error("%s %s: %s (write e.g. 30s, 5m, 2h)", name, arg, why);
+		return cli_usage_error("%s %s: %s", name, arg, why);
 	if (*ms == 0 && !zero_ok)
 		return cli_usage_error("%s must be longer than 0", name);
 	return 0;

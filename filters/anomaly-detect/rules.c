@@ -163,7 +163,7 @@ expand(struct loader *ld, struct ruleset *rs, const char *path)
 	}
 	free(names);
 	if (rc == 0 && n == 0) {
-		err_set(&e, path, 0, 0, "no *.yaml files in this directory");
+		err_set(&e, path, 0, 0, "no *.yaml or *.yml files in this directory");
 		report(ld, &e);
 	}
 	return rc;
@@ -371,8 +371,7 @@ duration(struct loader *ld, const struct kv *kv, int64_t *ms, bool zero_ok)
 	if (!scalar(ld, kv))
 		return false;
 	if (duration_parse(kv->val->str, ms, &why) != 0) {
-		fail(ld, kv->doc, kv->val, "%s \"%s\": %s (write e.g. 30s, 5m, 2h, 7d)",
-		    kv->key->str, kv->val->str, why);
+		fail(ld, kv->doc, kv->val, "%s \"%s\": %s", kv->key->str, kv->val->str, why);
 		return false;
 	}
 	if (*ms == 0 && !zero_ok) {
@@ -419,21 +418,23 @@ compile_message(struct loader *ld, struct rule *r, struct scan *sc, const struct
 		{ "alert.severity", T_SEVERITY }, { "alert.first", T_FIRST },
 		{ "alert.last", T_LAST }, { "rule.id", T_RULE_ID }, { "rule.name", T_RULE_NAME },
 	};
-	const char *s = kv->val->str, *p = s, *lit = s;
+	const char *s = kv->val->str, *p = s;
 	char buf[4096];
 	size_t bl = 0;
 
-	(void)lit;
 	while (*p) {
+		if (bl == sizeof(buf)) {	/* a long literal: in parts */
+			if (add_lit(r, buf, bl) != 0)
+				return false;
+			bl = 0;
+		}
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-			if (bl < sizeof(buf))
-				buf[bl++] = p[0];
+			buf[bl++] = p[0];
 			p += 2;
 			continue;
 		}
 		if (*p != '{') {
-			if (bl < sizeof(buf))
-				buf[bl++] = *p;
+			buf[bl++] = *p;
 			p++;
 			continue;
 		}
@@ -689,6 +690,20 @@ compile_rule(struct loader *ld, struct ruleset *rs, const struct entry *en,
 	json_t *def = json_object();
 	for (size_t k = 0; def != NULL && k < en->n; k++)
 		json_object_set_new(def, en->kv[k].key->str, to_json(en->kv[k].val));
+	/* The lists it names are part of a rule: a changed list is a changed
+	 * rule, whose counts do not carry over. */
+	char *text = def ? json_dumps(def, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+	json_t *used = json_object();
+	for (size_t i = 0; text != NULL && used != NULL && i < ld->nlists; i++) {
+		char ref[160];
+		snprintf(ref, sizeof(ref), "%%%s%%", ld->lists[i].name);
+		if (strstr(text, ref) != NULL)
+			json_object_set_new(used, ld->lists[i].name, to_json(ld->lists[i].values));
+	}
+	free(text);
+	if (def != NULL && used != NULL && json_object_size(used) > 0)
+		json_object_set(def, "lists", used);
+	json_decref(used);
 	r->def = def ? json_dumps(def, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 	json_decref(def);
 	if (r->def == NULL || r->id == NULL || r->name == NULL) {
