@@ -11,6 +11,7 @@
 #                   empty: no pinning)
 #   BENCH_JQ_LINES  lines of the ndjson slice given to jq (default 100000)
 #   EVENT_DECODE    the program under test (default bin/event-decode)
+#   ANOMALY_DETECT  likewise (default bin/anomaly-detect)
 #   PYTHON          python3 to run gen.py and measure.py with (default python3)
 #
 #   BENCH_STRICT    1: exit 1 when event-decode misses a target (default 0)
@@ -151,6 +152,25 @@ if [ $have_mawk = 1 ]; then
 	measure "mawk {print}" json "$DATA/ndjson.log" -- mawk '{print}'
 fi
 
+# anomaly-detect over the same events: 30 hand-written rules and 500
+# (bench/rules.py), beside jq doing the work of one of the 30 (health-down).
+AD=${ANOMALY_DETECT:-bin/anomaly-detect}
+if [ -x "$AD" ]; then
+	"$PY" bench/rules.py 30 >"$DATA/rules30.yaml" || die "rules.py failed"
+	"$PY" bench/rules.py 500 >"$DATA/rules500.yaml" || die "rules.py failed"
+	measure "anomaly-detect, 30 rules" events "$DATA/ndjson.log" --filter \
+		--target-lps 1000000 --target-rss-mib 50 -- "$AD" -r "$DATA/rules30.yaml"
+	measure "anomaly-detect, 500 rules" events "$DATA/ndjson.log" --filter \
+		--target-lps 300000 --target-rss-mib 50 -- "$AD" -r "$DATA/rules500.yaml"
+else
+	echo "bench: $AD not found or not executable: its rows are skipped" >&2
+fi
+if [ $have_jq = 1 ]; then
+	measure "jq select, 1 rule (slice)" events "$slice" --filter \
+		--note "jq ran on the first $JQ_LINES lines only: select(.url.original == \"/healthz\" and .http.response.status_code != 200)" \
+		-- jq -c 'select(.url.original == "/healthz" and .http.response.status_code != 200)'
+fi
+
 # Report.
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 ed_version=$("$ED" --version 2>/dev/null | head -n 1) || ed_version=
@@ -164,6 +184,7 @@ ed_state=${ed_version:+ ($ed_version)}
 echo "program under test: $ED$ed_state; peers: $(mawk -W version 2>&1 | head -n 1), $(jq --version 2>&1)"
 echo "files: $(for k in combined sshd ndjson; do printf '%s.log %s MB  ' "$k" $(( $(wc -c <"$DATA/$k.log") / 1000000 )); done)"
 echo "targets (event-decode): combined, sshd >= 1,000,000 lines/s; json >= 1,500,000 lines/s (by wall clock); max RSS < $RSS_MIB MiB"
+echo "targets (anomaly-detect): 30 rules >= 1,000,000 events/s, 500 rules >= 300,000 events/s; max RSS < 50 MiB"
 echo
 [ -s "$results" ] || die "nothing was measured"
 status=0
