@@ -71,6 +71,10 @@ struct node {
 
 struct select {
 	struct scan *scan;	/* where the fields come from; its scratch */
+	struct select_key *guard;	/* select_guard(), made on first call */
+	size_t nguard;
+	int guard_slot;
+	bool guard_done;
 	struct sel *sel;
 	size_t nsel;
 	struct node *root;	/* NULL: the one selection sel[0] */
@@ -415,6 +419,103 @@ select_match(const struct select *s, struct sval *vals)
 	return node_match(s, s->root, vals);
 }
 
+/* ---- guards ---- */
+
+/* Can item it be a guard?  Plain equality, not negated, any of its
+ * values, every value a string without wildcards or a number. */
+static int
+guard_item(const struct item *it)
+{
+	if ((it->op != OP_EQ && it->op != OP_STARTS) || it->neg ||
+	    (it->all && it->npat > 1) || it->npat == 0)
+		return 0;
+	bool text = true;
+	for (size_t i = 0; i < it->npat; i++) {
+		if (it->pat[i].kind != V_STR && it->pat[i].kind != V_NUM)
+			return 0;
+		text = text && it->pat[i].kind == V_STR;
+		if (it->op == OP_STARTS && it->pat[i].len < 3)
+			return 0;	/* too short a prefix to tell rules apart */
+	}
+	/* How well it tells records apart, as a guess: exact text, then a
+	 * prefix, then numbers (a status code has few values). */
+	return it->op == OP_EQ ? (text ? 3 : 1) : 2;
+}
+
+size_t
+select_guard(const struct select *cs, int *slot, struct select_key **keys)
+{
+	struct select *s = (struct select *)cs;	/* the guard is a cache */
+	if (!s->guard_done) {
+		s->guard_done = true;
+		/* Only a plain selection of one mapping: in a list (OR) or a
+		 * condition no single item is needed by every match. */
+		const struct item *best = NULL;
+		int score = 0;
+		if (s->root == NULL && s->nsel == 1 && s->sel[0].n == 1) {
+			const struct conj *c = &s->sel[0].alt[0];
+			for (size_t i = 0; i < c->n; i++) {
+				int g = guard_item(&c->it[i]);
+				if (g > score) {
+					score = g;
+					best = &c->it[i];
+				}
+			}
+		}
+		if (best != NULL && (s->guard = calloc(best->npat, sizeof(*s->guard))) != NULL) {
+			for (size_t i = 0; i < best->npat; i++) {
+				const struct pat *p = &best->pat[i];
+				struct select_key *k = &s->guard[s->nguard];
+				if (p->kind == V_NUM && best->op == OP_EQ) {
+					k->kind = 'n';
+					k->num = p->num;
+				} else if (p->kind == V_NUM) {
+					break;	/* cannot happen: startswith values are text */
+				} else {
+					char *t = malloc(p->len + 1);
+					if (t == NULL)
+						break;
+					for (size_t j = 0; j <= p->len; j++)
+						t[j] = (char)lower((unsigned char)p->s[j]);
+					k->kind = best->op == OP_STARTS ? 'p' : 's';
+					k->s = t;
+					k->len = p->len;
+				}
+				s->nguard++;
+			}
+			if (s->nguard < best->npat) {	/* out of memory: no guard */
+				for (size_t i = 0; i < s->nguard; i++)
+					free((char *)s->guard[i].s);
+				s->nguard = 0;
+			}
+			s->guard_slot = best->slot;
+		}
+	}
+	*slot = s->guard_slot;
+	*keys = s->guard;
+	return s->nguard;
+}
+
+/* The guard keys a record's field yields: its lower-cased text, and its
+ * number when it holds one.  For the caller's index lookups. */
+int
+select_field_keys(const struct select *s, struct sval *v, struct select_key out[2])
+{
+	int n = 0;
+	double x;
+	if (v->type == '[')
+		return -1;	/* any element may match: no key rules anything out */
+	if (v->type != '"' && v->type != '0' && v->type != 't' && v->type != 'f')
+		return 0;	/* missing, null, an object: equal to no guard key */
+	const char *t = field_lower(s, v);
+	if (t == NULL)
+		return -1;
+	out[n++] = (struct select_key){ .kind = 's', .s = t, .len = v->len };
+	if (field_number(v, &x))
+		out[n++] = (struct select_key){ .kind = 'n', .num = x };
+	return n;
+}
+
 /* ---- freeing ---- */
 
 static void
@@ -461,6 +562,9 @@ select_free(struct select *s)
 		sel_free(&s->sel[i]);
 	free(s->sel);
 	node_free(s->root);
+	for (size_t i = 0; i < s->nguard; i++)
+		free((char *)s->guard[i].s);
+	free(s->guard);
 	free(s);
 }
 

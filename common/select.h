@@ -63,4 +63,27 @@ bool select_match(const struct select *s, struct sval *vals);
 
 void select_free(struct select *s);
 
+/* A guard: a condition every record the selection matches meets, for
+ * indexing many selections by field value (Falco indexes its rules by
+ * event type the same way).  The field at *slot equals one of the keys:
+ * text ('s', compared lower-cased: a cased match is also a caseless one)
+ * or a number ('n'), or starts with one ('p', lower-cased text).  Returns the number of keys, 0 when the selection
+ * has no such guard (then every record must be tried).  The keys belong
+ * to the selection. */
+struct select_key {
+	char kind;		/* 's', 'p' or 'n' */
+	const char *s;		/* 's', 'p': lower-cased text */
+	size_t len;
+	double num;		/* 'n' */
+};
+size_t select_guard(const struct select *s, int *slot, struct select_key **keys);
+
+/* The keys a record's field v yields for looking guards up (its text
+ * lower-cased, and its number if it holds one), with s the selection of
+ * any guard on that field.  Returns how many (at most 2; 0 for a missing,
+ * null or object field, which no guard key equals), or -1 for an array,
+ * any of whose elements may match: then no guard on it rules anything
+ * out. */
+int select_field_keys(const struct select *s, struct sval *v, struct select_key out[2]);
+
 #endif

@@ -293,6 +293,38 @@ bad_rule() {	# bad_rule 'YAML' 'expected file:line:col: message part'
 	[ "$(jq -r .event.id a | sort -u | wc -l)" -eq 2 ]
 }
 
+@test "rules filed under their guard values still meet every event that matches them" {
+	cat > r.yaml <<-'EOF'
+	rules:
+	  - {id: s-eq, type: match, where: {user: Alice}}
+	  - {id: s-cased, type: match, where: {user|cased: Bob}}
+	  - {id: n-eq, type: match, where: {code: 404}}
+	  - {id: q-eq, type: match, where: {code: '500'}}
+	  - {id: any-of, type: match, where: {user: [carol, dave], code|gte: 0}}
+	  - {id: prefix, type: match, where: {path|startswith: /Admin/}}
+	  - {id: prefix2, type: match, where: {path|startswith: [/api/v1/, /api/v2/users]}}
+	  - {id: unguarded, type: match, where: {path|contains: secret}}
+	EOF
+	{ echo '{"n":1,"user":"ALICE"}'
+	  echo '{"n":2,"user":"bob"}'
+	  echo '{"n":3,"user":"Bob"}'
+	  echo '{"n":4,"code":"404"}'
+	  echo '{"n":5,"code":404.0}'
+	  echo '{"n":6,"code":500}'
+	  echo '{"n":7,"user":["x","Dave"],"code":1}'
+	  echo '{"n":8,"path":"/admin/users"}'
+	  echo '{"n":9,"path":"/api/v2/users/7"}'
+	  echo '{"n":10,"path":"/api/v2/user"}'
+	  echo '{"n":11,"path":"/ADMIN"}'
+	  echo '{"n":12,"path":["/x","/api/v1/"]}'
+	  echo '{"n":13,"user":null,"path":"/api/v1/secret"}'; } > in
+	run -0 anomaly-detect -r r.yaml --emit all --clock wall < in
+	got=$(jq -r '[.n, ([.alerts[]?.rule.id] | join(","))] | map(tostring) | join(" ")' <<<"$output")
+	want=$(printf '%s\n' '1 s-eq' '2 ' '3 s-cased' '4 n-eq' '5 n-eq' '6 q-eq' '7 any-of' \
+		'8 prefix' '9 prefix2' '10 ' '11 ' '12 prefix2' '13 prefix2,unguarded')
+	[ "$got" = "$want" ] || fail "got: $got"
+}
+
 # --- --emit all ------------------------------------------------------------------
 
 @test "--emit all passes every line through byte for byte and splices alerts where rules fired" {

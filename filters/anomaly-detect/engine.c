@@ -53,9 +53,39 @@ struct rstate {
 	uint64_t alerts, suppressed, evictions;
 };
 
+/* The rule index: rules whose selection has a guard (select_guard())
+ * are filed under each guard key, per field; an event meets only the
+ * rules filed under its fields' values, and the rules without a guard. */
+struct gentry {
+	struct select_key key;
+	uint64_t hash;
+	uint32_t *rule;
+	size_t n;
+};
+
+struct gfield {
+	int slot;
+	const struct select *sel;	/* one selection guarded on the slot */
+	struct gentry *tab;		/* open addressing, power of two */
+	size_t cap, used;
+	uint32_t *rule;			/* every rule guarded on the slot */
+	size_t n;
+	size_t plen[16];		/* the lengths of its prefix keys */
+	size_t nplen;
+};
+
+struct rindex {
+	struct gfield *field;
+	size_t nfield;
+	bool *always;			/* per rule: no guard, always tried */
+	uint32_t *mark;			/* per rule: the event it is a candidate for */
+	uint32_t gen;
+};
+
 struct engine {
 	struct ruleset rs;
 	struct rstate *st;		/* one per rule of rs */
+	struct rindex ix;
 	size_t max_groups;
 	uint64_t events, evictions_gone, alerts_gone, suppressed_gone;
 	char *key;			/* group key scratch */
@@ -428,6 +458,179 @@ write_alert(struct engine *en, const struct fire *f, struct jw *w)
 	jw_end(w);
 }
 
+/* ---- the rule index ---- */
+
+static uint64_t
+key_hash(const struct select_key *k)
+{
+	if (k->kind != 'n')
+		return hash64(k->s, k->len, (uint64_t)k->kind);
+	double d = k->num == 0 ? 0 : k->num;	/* -0 and 0 are one key */
+	return hash64(&d, sizeof(d), 'n');
+}
+
+static bool
+key_eq(const struct select_key *a, const struct select_key *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == 'n')
+		return a->num == b->num;
+	return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+static struct gentry *
+gfind(struct gfield *f, const struct select_key *k, uint64_t h)
+{
+	if (f->cap == 0)
+		return NULL;
+	for (size_t i = h & (f->cap - 1);; i = (i + 1) & (f->cap - 1)) {
+		struct gentry *e = &f->tab[i];
+		if (e->rule == NULL)
+			return e;	/* the empty slot where k would go */
+		if (e->hash == h && key_eq(&e->key, k))
+			return e;
+	}
+}
+
+static int
+push_rule(uint32_t **list, size_t *n, uint32_t r)
+{
+	if (*n > 0 && (*list)[*n - 1] == r)
+		return 0;	/* the same rule under the same key twice */
+	uint32_t *l = realloc(*list, (*n + 1) * sizeof(*l));
+	if (l == NULL)
+		return -1;
+	*list = l;
+	l[(*n)++] = r;
+	return 0;
+}
+
+static int
+gadd(struct gfield *f, const struct select_key *k, uint32_t r)
+{
+	if (k->kind == 'p') {
+		size_t i;
+		for (i = 0; i < f->nplen && f->plen[i] != k->len; i++)
+			;
+		if (i == f->nplen) {
+			if (f->nplen == sizeof(f->plen) / sizeof(f->plen[0]))
+				return -1;	/* too many lengths to look up: unindexed */
+			f->plen[f->nplen++] = k->len;
+		}
+	}
+	if (2 * (f->used + 1) > f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct gentry *t = calloc(cap, sizeof(*t)), *old = f->tab;
+		size_t oldcap = f->cap;
+		if (t == NULL)
+			return -1;
+		f->tab = t;
+		f->cap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].rule != NULL)
+				*gfind(f, &old[i].key, old[i].hash) = old[i];
+		free(old);
+	}
+	uint64_t h = key_hash(k);
+	struct gentry *e = gfind(f, k, h);
+	if (e->rule == NULL) {
+		e->key = *k;
+		e->hash = h;
+		f->used++;
+	}
+	return push_rule(&e->rule, &e->n, r);
+}
+
+static void
+index_free(struct rindex *ix)
+{
+	for (size_t i = 0; i < ix->nfield; i++) {
+		struct gfield *f = &ix->field[i];
+		for (size_t j = 0; j < f->cap; j++)
+			free(f->tab[j].rule);
+		free(f->tab);
+		free(f->rule);
+	}
+	free(ix->field);
+	free(ix->always);
+	free(ix->mark);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* File every rule of rs under its guard.  On failure (memory) every rule
+ * is simply always tried. */
+static void
+index_build(struct rindex *ix, const struct ruleset *rs)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->always = calloc(rs->n + 1, sizeof(*ix->always));
+	ix->mark = calloc(rs->n + 1, sizeof(*ix->mark));
+	if (ix->always == NULL || ix->mark == NULL) {
+		index_free(ix);
+		return;
+	}
+	for (size_t r = 0; r < rs->n; r++) {
+		struct select_key *keys;
+		int slot;
+		size_t nk = select_guard(rs->rule[r].where, &slot, &keys);
+		if (nk == 0) {
+			ix->always[r] = true;
+			continue;
+		}
+		size_t f;
+		for (f = 0; f < ix->nfield && ix->field[f].slot != slot; f++)
+			;
+		if (f == ix->nfield) {
+			struct gfield *nf = realloc(ix->field, (f + 1) * sizeof(*nf));
+			if (nf == NULL) {
+				ix->always[r] = true;
+				continue;
+			}
+			ix->field = nf;
+			ix->field[f] = (struct gfield){ .slot = slot, .sel = rs->rule[r].where };
+			ix->nfield++;
+		}
+		bool ok = push_rule(&ix->field[f].rule, &ix->field[f].n, (uint32_t)r) == 0;
+		for (size_t k = 0; ok && k < nk; k++)
+			ok = gadd(&ix->field[f], &keys[k], (uint32_t)r) == 0;
+		if (!ok)
+			ix->always[r] = true;
+	}
+}
+
+/* Mark the rules event vals may match (ix->mark[r] == ix->gen). */
+static void
+index_mark(struct rindex *ix, struct sval *vals)
+{
+	if (++ix->gen == 0)
+		ix->gen = 1;	/* after 2^32 events: stale marks are 0 or old */
+	for (size_t i = 0; i < ix->nfield; i++) {
+		struct gfield *f = &ix->field[i];
+		struct select_key k[2];
+		int nk = select_field_keys(f->sel, &vals[f->slot], k);
+		if (nk < 0) {
+			for (size_t j = 0; j < f->n; j++)
+				ix->mark[f->rule[j]] = ix->gen;
+			continue;
+		}
+		for (int j = 0; j < nk; j++) {
+			struct gentry *e = gfind(f, &k[j], key_hash(&k[j]));
+			for (size_t r = 0; e != NULL && r < e->n; r++)
+				ix->mark[e->rule[r]] = ix->gen;
+		}
+		/* Prefix keys: the field's text cut to each length filed. */
+		for (size_t p = 0; nk > 0 && p < f->nplen; p++) {
+			struct select_key pk = { .kind = 'p', .s = k[0].s, .len = f->plen[p] };
+			if (pk.len > k[0].len)
+				continue;
+			struct gentry *e = gfind(f, &pk, key_hash(&pk));
+			for (size_t r = 0; e != NULL && r < e->n; r++)
+				ix->mark[e->rule[r]] = ix->gen;
+		}
+	}
+}
+
 /* ---- evaluation ---- */
 
 /* The group key: each group_by value's type and text, length-prefixed so
@@ -547,9 +750,17 @@ size_t
 engine_event(struct engine *en, struct sval *vals, int64_t ts, struct jw *w)
 {
 	size_t n = 0;
+	struct rindex *ix = &en->ix;
 	en->events++;
+	if (ix->always == NULL) {	/* no index (memory was short) */
+		for (size_t i = 0; i < en->rs.n; i++)
+			n += rule_event(en, i, vals, ts, w);
+		return n;
+	}
+	index_mark(ix, vals);
 	for (size_t i = 0; i < en->rs.n; i++)
-		n += rule_event(en, i, vals, ts, w);
+		if (ix->always[i] || ix->mark[i] == ix->gen)
+			n += rule_event(en, i, vals, ts, w);
 	return n;
 }
 
@@ -589,6 +800,7 @@ engine_new(struct ruleset *rs, size_t max_groups)
 		engine_free(en);
 		return NULL;
 	}
+	index_build(&en->ix, &en->rs);
 	return en;
 }
 
@@ -600,6 +812,7 @@ engine_free(struct engine *en)
 	for (size_t i = 0; en->st != NULL && i < en->rs.n; i++)
 		state_free(&en->st[i]);
 	free(en->st);
+	index_free(&en->ix);
 	ruleset_free(&en->rs);
 	free(en->key);
 	free(en->msg);
@@ -629,10 +842,12 @@ engine_swap(struct engine *en, struct ruleset *rs)
 		state_free(&en->st[j]);
 	}
 	free(en->st);
+	index_free(&en->ix);
 	ruleset_free(&en->rs);
 	en->rs = *rs;
 	memset(rs, 0, sizeof(*rs));
 	en->st = st;
+	index_build(&en->ix, &en->rs);
 	return kept;
 }
 
