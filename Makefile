@@ -59,9 +59,19 @@ DEBS := gcc make libc6-dev pkg-config \
 	libjansson-dev libyaml-dev libhiredis-dev libcurl4-openssl-dev \
 	libsqlite3-dev libpcre2-dev libssl-dev \
 	bats bats-assert bats-support redis-server mandoc \
-	python3 python3-jsonschema jq mawk valgrind
+	python3 python3-jsonschema jq mawk valgrind clang libclang-rt-14-dev
 
-.PHONY: all check deps install clean bench demo lint units
+# Fuzzers (libFuzzer): one per t/fuzz/fuzz-*.c, with ASan and UBSan, in
+# their own directory.  `make fuzz` runs each for FUZZ_SECONDS; `make
+# check` runs each for a few seconds over its corpus (when clang is here).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build-fuzz
+FUZZERS      := $(patsubst t/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard t/fuzz/fuzz-*.c))
+FUZZ_LINK    := filters/anomaly-detect/rules.c filters/anomaly-detect/engine.c
+HAVE_FUZZ    := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)
+
+.PHONY: all check deps install clean bench demo lint units fuzz
 # bin/ holds the plain build only; variant builds stay in their directory.
 all: $(BINS)
 ifeq ($(O),build)
@@ -94,9 +104,21 @@ $(O)/t/%: $(O)/t/common/%.o $(LIBSLUICE)
 
 units: $(UNITS)
 
-check: all units
+$(FUZZ_DIR)/fuzz-%: t/fuzz/fuzz-%.c $(COMMON_SRC) $(wildcard common/*.h) \
+		$(FUZZ_LINK) $(wildcard filters/anomaly-detect/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+		-DSLUICE_VERSION='"$(VERSION)"' -Icommon -Ifilters/anomaly-detect \
+		$(call pkg_cflags,$(PKGS_common)) -o $@ $< $(COMMON_SRC) $(FUZZ_LINK) \
+		$(call pkg_libs,$(PKGS_common))
+
+fuzz: $(FUZZERS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run.sh $(FUZZERS)
+
+check: all units $(if $(HAVE_FUZZ),$(FUZZERS))
 	@SLUICE_BIN=$(CURDIR)/$(O)/bin SLUICE_UNITS=$(CURDIR)/$(O)/t \
-		bash t/run.sh
+		SLUICE_FUZZ=$(if $(HAVE_FUZZ),$(CURDIR)/$(FUZZ_DIR)) bash t/run.sh
 
 deps:
 	@sh tools/deps.sh $(DEBS)
@@ -129,6 +151,6 @@ install: all
 	install -m 644 schema/* $(DESTDIR)$(DATADIR)/schema
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
 -include $(COMMON_OBJ:.o=.d) $(wildcard $(O)/filters/*.d $(O)/filters/*/*.d $(O)/t/common/*.d)

@@ -24,6 +24,15 @@ for u in "${SLUICE_UNITS:-build/t}"/*; do
 	fi
 done
 
+# Fuzzers (make check builds them when clang is installed): a few
+# seconds each over their corpus.
+if [ -n "${SLUICE_FUZZ:-}" ]; then
+	FUZZ_SECONDS=${FUZZ_CHECK_SECONDS:-3} sh t/fuzz/run.sh "$SLUICE_FUZZ"/fuzz-* 2>&1 |
+		tee -a "$log" || status=1
+else
+	echo "ok - fuzzers # skip clang is not installed (make deps)" | tee -a "$log"
+fi
+
 passed=$(grep -c '^ok ' "$log")
 skipped=$(grep -c '^ok .* # skip' "$log")
 failed=$(grep -c '^not ok ' "$log")

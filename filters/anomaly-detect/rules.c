@@ -277,13 +277,16 @@ read_lists(struct loader *ld, const struct ydoc *d, const struct ynode *lists)
 	return 0;
 }
 
+/* Read one rules file (or, when text is not NULL, that text under the
+ * file's name). */
 static int
-read_file(struct loader *ld, const char *path)
+read_file(struct loader *ld, const char *path, const char *text, size_t len)
 {
 	struct sl_err e;
 	struct ydoc *d = &ld->docs[ld->ndocs];
 
-	if (yamlcfg_load(d, path, &e) != 0) {
+	if ((text ? yamlcfg_load_string(d, path, text, len, &e) :
+	    yamlcfg_load(d, path, &e)) != 0) {
 		report(ld, &e);
 		return 0;
 	}
@@ -719,9 +722,27 @@ compile_rule(struct loader *ld, struct ruleset *rs, const struct entry *en,
 	return ok;
 }
 
+static size_t load(struct ruleset *rs, char *const *paths, size_t npaths,
+    const char *text, size_t len, rules_report cb, void *arg, struct sl_err *first);
+
 size_t
 ruleset_load(struct ruleset *rs, char *const *paths, size_t npaths,
     rules_report cb, void *arg, struct sl_err *first)
+{
+	return load(rs, paths, npaths, NULL, 0, cb, arg, first);
+}
+
+size_t
+ruleset_load_text(struct ruleset *rs, const char *name, const char *text,
+    size_t len, rules_report cb, void *arg, struct sl_err *first)
+{
+	char *names[1] = { (char *)name };
+	return load(rs, names, 1, text, len, cb, arg, first);
+}
+
+static size_t
+load(struct ruleset *rs, char *const *paths, size_t npaths, const char *text,
+    size_t len, rules_report cb, void *arg, struct sl_err *first)
 {
 	struct loader ld = { .report = cb, .arg = arg, .first = first };
 	int rc = 0;
@@ -730,11 +751,11 @@ ruleset_load(struct ruleset *rs, char *const *paths, size_t npaths,
 	if ((rs->scan = scan_new()) == NULL)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < npaths; i++)
-		rc = expand(&ld, rs, paths[i]);
+		rc = text ? add_file(rs, paths[i]) : expand(&ld, rs, paths[i]);
 	if (rc == 0 && (ld.docs = calloc(rs->nfiles + 1, sizeof(*ld.docs))) == NULL)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < rs->nfiles; i++)
-		rc = read_file(&ld, rs->files[i]);
+		rc = read_file(&ld, rs->files[i], text, len);
 	if (rc == 0 && (rs->rule = calloc(ld.nent + 1, sizeof(*rs->rule))) == NULL)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < ld.nent; i++) {

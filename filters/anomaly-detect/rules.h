@@ -74,6 +74,11 @@ typedef void (*rules_report)(const struct sl_err *e, void *arg);
 size_t ruleset_load(struct ruleset *rs, char *const *paths, size_t npaths,
     rules_report report, void *arg, struct sl_err *first);
 
+/* ruleset_load() of one file's text, under the name given (for the
+ * fuzzer and tests; no file is read). */
+size_t ruleset_load_text(struct ruleset *rs, const char *name, const char *text,
+    size_t len, rules_report report, void *arg, struct sl_err *first);
+
 void ruleset_free(struct ruleset *rs);
 
 /* The rule set as a JSON array, one canonical definition per rule
