@@ -295,8 +295,8 @@ yscalar_number(const struct ynode *n, double *out)
 	size_t i = 0;
 	if (s[i] == '-')
 		i++;
-	if (s[i] < '0' || s[i] > '9')
-		return false;
+	if (s[i] < '0' || s[i] > '9' || (s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9'))
+		return false;	/* no leading zeros, as in JSON */
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);

@@ -118,6 +118,8 @@ bad_rule() {	# bad_rule 'YAML' 'expected file:line:col: message part'
 	bad_rule $'rules:\n  - id: a\n    type: threshold\n    where: {x: 1}\n    threshold: [1]\n    window: 1m' \
 		'bad.yaml:5:16: threshold must be a whole number'
 	bad_rule $'rules: {id: a}' 'bad.yaml:1:8: rules must be a list of rules, not a mapping'
+	bad_rule $'rules:\n  - {id: a, type: threshold, where: {x: 1}, threshold: 01, window: 1m}' \
+		'bad.yaml:2:56: threshold must be a whole number'
 }
 
 @test "a condition naming an unknown selection is named at its column" {

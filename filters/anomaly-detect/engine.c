@@ -450,10 +450,13 @@ write_alert(struct engine *en, const struct fire *f, struct jw *w)
 		jw_arr_close(w);
 	}
 	JW_KEY_LIT(w, "message");
-	if (r->nmsg > 0)
-		jw_str(w, en->msg, render(en, f));
-	else
+	if (r->nmsg > 0) {
+		/* render() may move en->msg: read it only after. */
+		size_t len = render(en, f);
+		jw_str(w, len > 0 ? en->msg : "", len);
+	} else {
 		jw_strz(w, r->name);
+	}
 	jw_obj_close(w);
 	jw_end(w);
 }
