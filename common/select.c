@@ -109,7 +109,7 @@ contains(const char *h, size_t n, const char *p, size_t len)
 	size_t i = 0, last = len - 1;
 #ifdef __SSE2__
 	const __m128i first = _mm_set1_epi8(p[0]), end = _mm_set1_epi8(p[last]);
-	for (; i + last + 16 <= n; i += 16) {
+	for (bool tail = false; i + last + 16 <= n; i += 16) {
 		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
 		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + last));
 		unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
@@ -119,6 +119,14 @@ contains(const char *h, size_t n, const char *p, size_t len)
 			if (memcmp(h + i + k + 1, p + 1, last) == 0 || len == 1)
 				return true;
 			m &= m - 1;
+		}
+		/* The positions left over: one more step ending at the last
+		 * one, overlapping what was already looked at. */
+		if (!tail && i + 16 + last + 16 > n && i + 16 + last < n) {
+			tail = true;
+			i = n - last - 16 - 16;
+		} else if (tail) {
+			return false;
 		}
 	}
 #endif
