@@ -510,7 +510,7 @@ wait_for() {	# wait_for FILE PATTERN: up to 4 s
 	wait_for err 'events 2 alerts 2'
 	exec 7>&-
 	wait "$pid"
-	grep -qE 'events 2 alerts 2 suppressed 0 rejected 1 .*groups 2 evictions 0 .*rss_kb [0-9]+' err
+	grep -qE 'events 2 alerts 2 suppressed 0 rejected 1 .*groups 2 evictions 0 .*rss_kb [0-9]+ by_rule many=2$' err
 }
 
 @test "a closed pipe downstream ends the program quietly" {

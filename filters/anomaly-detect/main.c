@@ -232,20 +232,31 @@ stats(struct state *st)
 {
 	struct engine_stats s;
 	struct rusage ru;
+	const struct ruleset *rs = engine_rules(st->en);
+	char *by_rule = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&by_rule, &len);
+
+	/* Alerts per rule, for the rules that have fired: id=count,... */
+	for (size_t i = 0, n = 0; f != NULL && i < rs->n; i++) {
+		uint64_t a = engine_rule_alerts(st->en, i);
+		if (a > 0)
+			fprintf(f, "%s%s=%llu", n++ ? "," : "", rs->rule[i].id, (unsigned long long)a);
+	}
+	if (f != NULL)
+		fclose(f);
 	engine_stats(st->en, &s);
 	getrusage(RUSAGE_SELF, &ru);
 	log_error("events %llu alerts %llu suppressed %llu rejected %llu late %llu "
-	    "no_timestamp %llu groups %llu evictions %llu reloads %llu failed_reloads %llu rss_kb %ld",
+	    "no_timestamp %llu groups %llu evictions %llu reloads %llu failed_reloads %llu rss_kb %ld "
+	    "by_rule %s",
 	    (unsigned long long)s.events, (unsigned long long)s.alerts,
 	    (unsigned long long)s.suppressed, (unsigned long long)st->rejected,
 	    (unsigned long long)st->late, (unsigned long long)st->no_ts,
 	    (unsigned long long)s.groups, (unsigned long long)s.evictions,
 	    (unsigned long long)st->reloads, (unsigned long long)st->reload_failures,
-	    ru.ru_maxrss);
-	const struct ruleset *rs = engine_rules(st->en);
-	for (size_t i = 0; i < rs->n && log_verbosity() >= LOG_VERBOSE; i++)
-		log_error("rule %s alerts %llu", rs->rule[i].id,
-		    (unsigned long long)engine_rule_alerts(st->en, i));
+	    ru.ru_maxrss, by_rule != NULL && len > 0 ? by_rule : "-");
+	free(by_rule);
 }
 
 static void
