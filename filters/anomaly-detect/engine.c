@@ -80,6 +80,10 @@ struct rindex {
 	bool *always;			/* per rule: no guard, always tried */
 	uint32_t *mark;			/* per rule: the event it is a candidate for */
 	uint32_t gen;
+	uint32_t *unguarded;		/* the rules always tried, in order */
+	size_t nunguarded;
+	uint32_t *cand;			/* this event's guarded candidates */
+	size_t ncand;
 };
 
 struct engine {
@@ -576,6 +580,8 @@ index_free(struct rindex *ix)
 	free(ix->field);
 	free(ix->always);
 	free(ix->mark);
+	free(ix->unguarded);
+	free(ix->cand);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -587,7 +593,9 @@ index_build(struct rindex *ix, const struct ruleset *rs)
 	memset(ix, 0, sizeof(*ix));
 	ix->always = calloc(rs->n + 1, sizeof(*ix->always));
 	ix->mark = calloc(rs->n + 1, sizeof(*ix->mark));
-	if (ix->always == NULL || ix->mark == NULL) {
+	ix->unguarded = calloc(rs->n + 1, sizeof(*ix->unguarded));
+	ix->cand = calloc(rs->n + 1, sizeof(*ix->cand));
+	if (ix->always == NULL || ix->mark == NULL || ix->unguarded == NULL || ix->cand == NULL) {
 		index_free(ix);
 		return;
 	}
@@ -618,27 +626,49 @@ index_build(struct rindex *ix, const struct ruleset *rs)
 		if (!ok)
 			ix->always[r] = true;
 	}
+	for (size_t r = 0; r < rs->n; r++)
+		if (ix->always[r])
+			ix->unguarded[ix->nunguarded++] = (uint32_t)r;
 }
 
-/* Mark the rules event vals may match (ix->mark[r] == ix->gen). */
+static inline void
+mark(struct rindex *ix, uint32_t r)
+{
+	/* A rule left partly filed (memory ran short) is tried anyway. */
+	if (ix->mark[r] != ix->gen && !ix->always[r]) {
+		ix->mark[r] = ix->gen;
+		ix->cand[ix->ncand++] = r;
+	}
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* List the guarded rules event vals may match, in rule order, in
+ * ix->cand[0, ncand). */
 static void
 index_mark(struct rindex *ix, struct sval *vals)
 {
 	if (++ix->gen == 0)
 		ix->gen = 1;	/* after 2^32 events: stale marks are 0 or old */
+	ix->ncand = 0;
 	for (size_t i = 0; i < ix->nfield; i++) {
 		struct gfield *f = &ix->field[i];
 		struct select_key k[2];
 		int nk = select_field_keys(f->sel, &vals[f->slot], k);
 		if (nk < 0) {
 			for (size_t j = 0; j < f->n; j++)
-				ix->mark[f->rule[j]] = ix->gen;
+				mark(ix, f->rule[j]);
 			continue;
 		}
 		for (int j = 0; j < nk; j++) {
 			struct gentry *e = gfind(f, &k[j], key_hash(&k[j]));
 			for (size_t r = 0; e != NULL && r < e->n; r++)
-				ix->mark[e->rule[r]] = ix->gen;
+				mark(ix, e->rule[r]);
 		}
 		/* Prefix keys: the field's text cut to each length filed. */
 		for (size_t p = 0; nk > 0 && p < f->nplen; p++) {
@@ -647,8 +677,19 @@ index_mark(struct rindex *ix, struct sval *vals)
 				continue;
 			struct gentry *e = gfind(f, &pk, key_hash(&pk));
 			for (size_t r = 0; e != NULL && r < e->n; r++)
-				ix->mark[e->rule[r]] = ix->gen;
+				mark(ix, e->rule[r]);
 		}
+	}
+	if (ix->ncand > 16) {
+		qsort(ix->cand, ix->ncand, sizeof(*ix->cand), cmp_u32);
+		return;
+	}
+	for (size_t i = 1; i < ix->ncand; i++) {
+		uint32_t r = ix->cand[i];
+		size_t j = i;
+		for (; j > 0 && ix->cand[j - 1] > r; j--)
+			ix->cand[j] = ix->cand[j - 1];
+		ix->cand[j] = r;
 	}
 }
 
@@ -779,9 +820,16 @@ engine_event(struct engine *en, struct sval *vals, int64_t ts, struct jw *w)
 		return n;
 	}
 	index_mark(ix, vals);
-	for (size_t i = 0; i < en->rs.n; i++)
-		if (ix->always[i] || ix->mark[i] == ix->gen)
-			n += rule_event(en, i, vals, ts, w);
+	/* The unguarded rules and the candidates, merged in rule order. */
+	size_t a = 0, c = 0;
+	while (a < ix->nunguarded || c < ix->ncand) {
+		uint32_t r;
+		if (c == ix->ncand || (a < ix->nunguarded && ix->unguarded[a] < ix->cand[c]))
+			r = ix->unguarded[a++];
+		else
+			r = ix->cand[c++];
+		n += rule_event(en, r, vals, ts, w);
+	}
 	return n;
 }
 
