@@ -198,11 +198,14 @@ scan(const char *s, size_t n, struct jscan_member *m, size_t max,
 		return bad(e, "empty input", s, p);
 	top = value_type(*p);
 
-value:	/* A value is wanted at p. */
-	SKIP_WS(p, end);
+value:	/* A value is wanted at p.  White space is one more case of the
+	 * switch, so compact JSON pays nothing for it. */
 	if (p >= end)
 		return bad(e, "unexpected end of input", s, end);
 	switch (*p) {
+	case ' ': case '\t': case '\n': case '\r':
+		p++;
+		goto value;
 	case '"':
 		p = string(s, p + 1, end, e);
 		break;
@@ -246,32 +249,45 @@ next:	/* A value just ended at p: close containers or find the next item. */
 		cur->vlen = (size_t)(p - cur->val);
 		cur = NULL;
 	}
-	SKIP_WS(p, end);
-	if (depth == 0) {
-		if (p != end)
-			return bad(e, "trailing characters after the value", s, p);
+after:	/* Past a value and any white space after it. */
+	if (p >= end) {
+		if (depth > 0)
+			return bad(e, "unexpected end of input", s, end);
 		if (count)
 			*count = members;
 		return top;
 	}
-	if (p >= end)
-		return bad(e, "unexpected end of input", s, end);
-	if (*p == ',') {
+	switch (*p) {
+	case ' ': case '\t': case '\n': case '\r':
+		p++;
+		goto after;
+	case ',':
+		if (depth == 0)
+			break;
 		p++;
 		if (closer[depth - 1] == '}')
 			goto key;
 		goto value;
+	case '}': case ']':
+		if (depth == 0)
+			break;
+		if (*p == closer[depth - 1]) {
+			p++;
+			depth--;
+			goto next;
+		}
+		break;
+	default:
+		break;
 	}
-	if (*p == closer[depth - 1]) {
-		p++;
-		depth--;
-		goto next;
-	}
+	if (depth == 0)
+		return bad(e, "trailing characters after the value", s, p);
 	return bad(e, closer[depth - 1] == '}' ? "expected ',' or '}'" :
 	    "expected ',' or ']'", s, p);
 
 key:	/* A member's key is wanted at p. */
-	SKIP_WS(p, end);
+	if (p < end && *p != '"')
+		SKIP_WS(p, end);
 	if (p >= end || *p != '"')
 		return bad(e, "expected a string key", s, p);
 	{
@@ -293,11 +309,16 @@ key:	/* A member's key is wanted at p. */
 			members++;
 		}
 	}
-	SKIP_WS(p, end);
-	if (p >= end || *p != ':')
-		return bad(e, "expected ':'", s, p);
-	p++;
-	SKIP_WS(p, end);
+	if (p < end && *p == ':') {
+		p++;		/* compact JSON: "key":value */
+	} else {
+		SKIP_WS(p, end);
+		if (p >= end || *p != ':')
+			return bad(e, "expected ':'", s, p);
+		p++;
+	}
+	if (p < end && (unsigned char)*p <= ' ')
+		SKIP_WS(p, end);
 	if ((tape || depth == 1) && cur != NULL && p < end) {
 		cur->val = p;
 		cur->type = value_type(*p);

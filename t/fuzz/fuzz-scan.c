@@ -3,8 +3,12 @@
  * record line go through jscan, jscan_tape, scan_record and a compiled
  * selection, as anomaly-detect and webhook-send run them.  Nothing may
  * crash or read out of bounds, and jscan and jscan_tape must agree on
- * what is valid.
+ * what is valid.  jansson is the independent referee: what it accepts,
+ * jscan must accept (jscan leaves UTF-8 to the line reader and does not
+ * bound numbers, so the converse does not hold), except for a NUL byte,
+ * where jansson stops reading as at the end of the input.
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +64,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char b = jscan_tape(line, size, m, 16, &n, &e);
 	if (a != b)
 		abort();
+	json_error_t je;
+	json_t *j = memchr(line, '\0', size) ? NULL :
+	    json_loadb(line, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+	if (j != NULL && a == 0)
+		abort();	/* jansson took it, jscan refused it */
+	json_decref(j);
 	if (scan_record(sc, line, size, vals, &e) == 0)
 		(void)select_match(sel, vals);
 	free(line);
