@@ -38,6 +38,7 @@ SL_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 # links only what it uses.  common/ itself needs jansson and PCRE2.
 PKGS_common       := jansson libpcre2-8
 PKGS_event-decode := $(PKGS_common)
+PKGS_rate-gate    := $(PKGS_common) hiredis
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)

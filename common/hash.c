@@ -77,8 +77,8 @@ hash128_u64(struct hash128 *h, uint64_t v)
 	h->hi = b ^ rotl(h->lo, 17);
 }
 
-void
-hash128_hex(struct hash128 h, uint64_t total, char out[32])
+struct hash128
+hash128_final(struct hash128 h, uint64_t total)
 {
 	uint64_t a = h.lo ^ total, b = h.hi ^ (total * P3);
 
@@ -88,6 +88,16 @@ hash128_hex(struct hash128 h, uint64_t total, char out[32])
 	b = fmix64(b);
 	a += b;
 	b += a;
+	struct hash128 r = { a, b };
+	return r;
+}
+
+void
+hash128_hex(struct hash128 h, uint64_t total, char out[32])
+{
+	struct hash128 f = hash128_final(h, total);
+	uint64_t a = f.lo, b = f.hi;
+
 	/* Two hex digits per byte, from the low end, filling backwards. */
 	static const char pairs[] =
 	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
