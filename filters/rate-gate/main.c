@@ -122,7 +122,7 @@ usage(FILE *f)
 "                           closed (treat as exceeding) or local (limit in process)\n"
 "      --local-limit N      the limit under --fail local (default: --limit)\n"
 "  -t, --redis-timeout D    longest wait for Redis per batch (default 250ms)\n"
-"  -b, --batch N            decisions per Redis round trip (default 128)\n"
+"  -b, --batch N            decisions per Redis round trip (default 256)\n"
 "      --require-redis      exit 69 when Redis is unreachable at start\n"
 "  -e, --exceed ACTION      drop (default), tag (pass with rate.allowed false)\n"
 "                           or divert (to --divert FILE)\n"
@@ -238,7 +238,9 @@ emit(struct state *st, const char *base, const struct rec *r, const struct verdi
 		if (st->o.exceed == EXCEED_DIVERT)
 			w = &st->div;
 	}
-	if (!st->o.annotate && !v->degraded && (v->allowed || st->o.exceed != EXCEED_TAG)) {
+	/* Plain bytes unless something must be said: --annotate, a tagged
+	 * excess, or a record let through while Redis could not decide. */
+	if (!st->o.annotate && (v->allowed ? !v->degraded : st->o.exceed != EXCEED_TAG)) {
 		jw_bytes(w, base, r->len);
 		jw_end(w);
 		return;
@@ -681,7 +683,7 @@ parse_options(struct state *st, int argc, char **argv)
 	bool have_limit = false, have_window = false;
 
 	o->timeout_ms = 250;
-	o->batch = 128;
+	o->batch = 256;
 	o->prefix = DEFAULT_PREFIX;
 	o->key = "";
 	o->max_line = NDJSON_DEFAULT_MAX_LINE;
@@ -689,8 +691,8 @@ parse_options(struct state *st, int argc, char **argv)
 		switch (c) {
 		case 'a': o->annotate = true; break;
 		case 'b':
-			if (cli_number(optarg, 1, 100000, &o->batch, &why) != 0)
-				return cli_usage_error("--batch %s: %s (1 to 100000)", optarg, why);
+			if (cli_number(optarg, 1, 1000, &o->batch, &why) != 0)
+				return cli_usage_error("--batch %s: %s (1 to 1000)", optarg, why);
 			break;
 		case 'c':
 			if (strcmp(optarg, "wall") == 0)

@@ -17,32 +17,94 @@
 #define BACKOFF_MAX_MS 5000
 
 /*
- * KEYS[1]: the key.  ARGV: limit, window (us), time (us; empty: the
- * server's TIME), member suffix (worker:sequence).
- * Returns {allowed 0/1, count in window, retry after (ms)}.
- * A member is the time and the worker's unique suffix, so two admissions
- * in the same microsecond, from any processes, are two members.
+ * One call decides a batch: KEYS are the records' keys in input order.
+ * ARGV: limit, window (us), worker id, first sequence number, "wall" or
+ * "event", then under "event" one time (us) per key.  Returns three
+ * integers per key: allowed (0/1), the count in the window, and the ms
+ * until the next record of the key can pass.  A member is the time, the
+ * worker and a sequence number, so two admissions in the same microsecond,
+ * from any processes, are two members.
+ *
+ * Under "wall" the time is the server's TIME, read once: the call runs
+ * atomically, so every decision in it happens at that one instant, and a
+ * key that occurs several times in the batch is trimmed, counted and
+ * written once (a flood on one key costs little more than one record).
+ * Under "event" each record has its own time and is decided in turn.
+ *
+ * The "#!lua" line (Redis 7) makes the server refuse the whole call up
+ * front when it is out of memory or a read-only replica, instead of
+ * failing half way; older servers get the same script without it.
  */
 static const char SCRIPT[] =
-"local key = KEYS[1]\n"
+"#!lua\n"
 "local limit = tonumber(ARGV[1])\n"
 "local w = tonumber(ARGV[2])\n"
-"local t\n"
-"if ARGV[3] == '' then\n"
+"local worker = ARGV[3]\n"
+"local seq = tonumber(ARGV[4])\n"
+"local out = {}\n"
+"if ARGV[5] == 'wall' then\n"
 "  local now = redis.call('TIME')\n"
-"  t = tonumber(now[1]) * 1000000 + tonumber(now[2])\n"
-"else\n"
-"  t = tonumber(ARGV[3])\n"
+"  local t = tonumber(now[1]) * 1000000 + tonumber(now[2])\n"
+"  local ts = string.format('%.0f', t)\n"
+"  local keys, state = {}, {}\n"
+"  for i = 1, #KEYS do\n"
+"    local key = KEYS[i]\n"
+"    local s = state[key]\n"
+"    if s == nil then\n"
+"      redis.call('ZREMRANGEBYSCORE', key, '-inf', t - w)\n"
+"      local n = redis.call('ZCARD', key)\n"
+"      s = { n0 = n, n = n, add = {} }\n"
+"      state[key] = s\n"
+"      keys[#keys + 1] = key\n"
+"    end\n"
+"    local j = 3 * i\n"
+"    if s.n < limit then\n"
+"      s.n = s.n + 1\n"
+"      local a = s.add\n"
+"      a[#a + 1] = ts\n"
+"      a[#a + 1] = string.format('%s:%s:%.0f', ts, worker, seq + i)\n"
+"      out[j - 2] = 1; out[j - 1] = s.n; out[j] = 0\n"
+"    else\n"
+"      if s.retry == nil then\n"
+"        local k = s.n - limit\n"
+"        if k < s.n0 then\n"
+"          local o = redis.call('ZRANGE', key, k, k, 'WITHSCORES')\n"
+"          s.retry = math.ceil((tonumber(o[2]) + w - t) / 1000)\n"
+"        else\n"
+"          s.retry = math.ceil(w / 1000)\n"
+"        end\n"
+"      end\n"
+"      out[j - 2] = 0; out[j - 1] = s.n; out[j] = s.retry\n"
+"    end\n"
+"  end\n"
+"  local ttl = math.ceil(w / 1000)\n"
+"  for _, key in ipairs(keys) do\n"
+"    local a = state[key].add\n"
+"    if #a > 0 then\n"
+"      redis.call('ZADD', key, unpack(a))\n"
+"      redis.call('PEXPIRE', key, ttl)\n"
+"    end\n"
+"  end\n"
+"  return out\n"
 "end\n"
-"redis.call('ZREMRANGEBYSCORE', key, '-inf', t - w)\n"
-"local n = redis.call('ZCARD', key)\n"
-"if n < limit then\n"
-"  redis.call('ZADD', key, t, string.format('%.0f', t) .. ':' .. ARGV[4])\n"
-"  redis.call('PEXPIRE', key, math.ceil(w / 1000))\n"
-"  return {1, n + 1, 0}\n"
+"local ttl = math.ceil(w / 1000)\n"
+"for i = 1, #KEYS do\n"
+"  local key = KEYS[i]\n"
+"  local t = tonumber(ARGV[5 + i])\n"
+"  redis.call('ZREMRANGEBYSCORE', key, '-inf', t - w)\n"
+"  local n = redis.call('ZCARD', key)\n"
+"  local j = 3 * i\n"
+"  if n < limit then\n"
+"    redis.call('ZADD', key, t, string.format('%.0f:%s:%.0f', t, worker, seq + i))\n"
+"    redis.call('PEXPIRE', key, ttl)\n"
+"    out[j - 2] = 1; out[j - 1] = n + 1; out[j] = 0\n"
+"  else\n"
+"    local o = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')\n"
+"    out[j - 2] = 0; out[j - 1] = n\n"
+"    out[j] = math.ceil((tonumber(o[2]) + w - t) / 1000)\n"
+"  end\n"
 "end\n"
-"local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')\n"
-"return {0, n, math.ceil((tonumber(oldest[2]) + w - t) / 1000)}\n";
+"return out\n";
 
 static int64_t
 mono_ms(void)
@@ -144,6 +206,12 @@ load_script(struct remote *r)
 {
 	redisReply *rep = redisCommand(r->c, "SCRIPT LOAD %s", SCRIPT);
 
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+		/* Before Redis 7 a shebang does not compile: drop it. */
+		freeReplyObject(rep);
+		rep = redisCommand(r->c, "SCRIPT LOAD %s", strchr(SCRIPT, '\n') + 1);
+	}
+
 	if (rep == NULL) {
 		snprintf(r->why, sizeof(r->why), "SCRIPT LOAD: %s", r->c->errstr);
 		return -1;
@@ -229,74 +297,100 @@ reply_by(struct remote *r, int64_t deadline)
 	}
 }
 
+/* EVALSHA sha N key... limit window worker seq clock [time...] */
 static int
-append(struct remote *r, struct remote_req *q)
+append(struct remote *r, struct remote_req *req, size_t n)
 {
-	char t[24], member[128];
-	size_t tlen = 0;
+	size_t argc = 4 + n + 5 + (r->event_clock ? n : 0);
+	const char **argv = malloc(argc * sizeof(*argv));
+	size_t *len = malloc(argc * sizeof(*len));
+	char *times = r->event_clock ? malloc(n * 24) : NULL;
+	char nkeys[24], seq[24];
+	int rc = -1;
 
-	if (r->event_clock)
-		tlen = (size_t)snprintf(t, sizeof(t), "%lld", (long long)q->t_us);
-	size_t mlen = (size_t)snprintf(member, sizeof(member), "%s:%llu", r->worker,
-	    (unsigned long long)++r->seq);
-	/* EVALSHA sha 1 KEY limit window time member */
-	const char *argv[8] = { "EVALSHA", r->sha, "1", q->key, r->lim_arg,
-	    r->win_arg, t, member };
-	size_t len[8] = { 7, 40, 1, q->key_len, strlen(r->lim_arg),
-	    strlen(r->win_arg), tlen, mlen < sizeof(member) ? mlen : sizeof(member) - 1 };
-	return redisAppendCommandArgv(r->c, 8, argv, len) == REDIS_OK ? 0 : -1;
+	if (argv == NULL || len == NULL || (r->event_clock && times == NULL))
+		goto out;
+	size_t a = 0;
+	argv[a] = "EVALSHA"; len[a++] = 7;
+	argv[a] = r->sha; len[a++] = 40;
+	argv[a] = nkeys; len[a++] = (size_t)snprintf(nkeys, sizeof(nkeys), "%zu", n);
+	for (size_t i = 0; i < n; i++) {
+		argv[a] = req[i].key;
+		len[a++] = req[i].key_len;
+	}
+	argv[a] = r->lim_arg; len[a++] = strlen(r->lim_arg);
+	argv[a] = r->win_arg; len[a++] = strlen(r->win_arg);
+	argv[a] = r->worker; len[a++] = r->worker_len;
+	argv[a] = seq; len[a++] = (size_t)snprintf(seq, sizeof(seq), "%llu",
+	    (unsigned long long)r->seq);
+	r->seq += n;
+	argv[a] = r->event_clock ? "event" : "wall"; len[a++] = r->event_clock ? 5 : 4;
+	for (size_t i = 0; r->event_clock && i < n; i++) {
+		argv[a] = times + 24 * i;
+		len[a++] = (size_t)snprintf(times + 24 * i, 24, "%lld",
+		    (long long)req[i].t_us);
+	}
+	rc = redisAppendCommandArgv(r->c, (int)a, argv, len) == REDIS_OK ? 0 : -1;
+out:
+	free(argv);
+	free(len);
+	free(times);
+	return rc;
 }
 
-/* Send the requests idx[0, n) and read their answers.  Returns the number
- * that failed with NOSCRIPT (their indices moved to the front of idx), or
- * -1 when the connection broke (the rest stay REMOTE_FAILED). */
-static long
-round_trip(struct remote *r, struct remote_req *req, size_t *idx, size_t n,
+/* Send the requests req[0, n) in one call and read the answer.  Returns 1
+ * when the server no longer knows the script (NOSCRIPT), 0 when answered
+ * (an error reply counts in *errors and leaves the requests failed), or -1
+ * when the connection broke or timed out. */
+static int
+round_trip(struct remote *r, struct remote_req *req, size_t n,
     int64_t deadline, size_t *errors)
 {
-	size_t noscript = 0;
 	int done = 0;
 
 	set_timeout(r, deadline - mono_ms());
-	for (size_t i = 0; i < n; i++)
-		if (append(r, &req[idx[i]]) != 0) {
-			snprintf(r->why, sizeof(r->why), "out of memory");
-			return -1;
-		}
+	if (append(r, req, n) != 0) {
+		snprintf(r->why, sizeof(r->why), "out of memory");
+		return -1;
+	}
 	while (!done)
 		if (redisBufferWrite(r->c, &done) != REDIS_OK) {
 			snprintf(r->why, sizeof(r->why), "%s", r->c->errstr);
 			return -1;
 		}
-	for (size_t i = 0; i < n; i++) {
-		redisReply *rep = reply_by(r, deadline);
-		struct remote_req *q = &req[idx[i]];
-		if (rep == NULL)
-			return -1;
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
-		    rep->element[0]->type == REDIS_REPLY_INTEGER &&
-		    rep->element[1]->type == REDIS_REPLY_INTEGER &&
-		    rep->element[2]->type == REDIS_REPLY_INTEGER) {
-			q->outcome = rep->element[0]->integer ? REMOTE_ALLOWED : REMOTE_EXCEEDED;
-			q->count = rep->element[1]->integer;
-			q->retry_ms = rep->element[2]->integer;
-		} else if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-			idx[noscript++] = idx[i];
-		} else {
-			(*errors)++;
-			snprintf(r->why, sizeof(r->why), "%s", rep->type == REDIS_REPLY_ERROR ?
-			    rep->str : "unexpected reply to EVALSHA");
-		}
+	redisReply *rep = reply_by(r, deadline);
+	if (rep == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(rep);
+		return 1;
 	}
-	return (long)noscript;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 * n) {
+		(*errors)++;
+		snprintf(r->why, sizeof(r->why), "%s", rep->type == REDIS_REPLY_ERROR ?
+		    rep->str : "unexpected reply to EVALSHA");
+		freeReplyObject(rep);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		redisReply **e = rep->element + 3 * i;
+		struct remote_req *q = &req[i];
+		if (e[0]->type != REDIS_REPLY_INTEGER || e[1]->type != REDIS_REPLY_INTEGER ||
+		    e[2]->type != REDIS_REPLY_INTEGER)
+			continue;
+		q->outcome = e[0]->integer ? REMOTE_ALLOWED : REMOTE_EXCEEDED;
+		q->count = e[1]->integer;
+		q->retry_ms = e[2]->integer;
+	}
+	freeReplyObject(rep);
+	return 0;
 }
 
 void
 remote_run(struct remote *r, struct remote_req *req, size_t n)
 {
 	int64_t deadline = mono_ms() + r->timeout_ms;
-	size_t errors = 0, *idx;
+	size_t errors = 0;
 
 	for (size_t i = 0; i < n; i++)
 		req[i].outcome = REMOTE_FAILED;
@@ -312,26 +406,18 @@ remote_run(struct remote *r, struct remote_req *req, size_t n)
 			return;
 		}
 	}
-	if ((idx = malloc(n * sizeof(*idx))) == NULL) {
-		snprintf(r->why, sizeof(r->why), "out of memory");
-		r->errors++;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	long again = round_trip(r, req, idx, n, deadline, &errors);
+	int again = round_trip(r, req, n, deadline, &errors);
 	if (again > 0) {
 		/* The server lost the script (restarted or SCRIPT FLUSH): load
-		 * it again and send those once more, in their order. */
+		 * it again and send the batch once more.  Nothing of it ran. */
 		set_timeout(r, deadline - mono_ms());
 		if (load_script(r) == 0)
-			again = round_trip(r, req, idx, (size_t)again, deadline, &errors);
+			again = round_trip(r, req, n, deadline, &errors);
 		if (again > 0) {
-			errors += (size_t)again;
+			errors++;
 			snprintf(r->why, sizeof(r->why), "NOSCRIPT after loading the script");
 		}
 	}
-	free(idx);
 	if (again < 0) {
 		/* A timeout or a broken connection: replies still on their way
 		 * must never be read as answers to later commands. */
