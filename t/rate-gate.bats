@@ -595,3 +595,29 @@ stop_fifo() {
 	grep -q 'unavailable' err
 	grep -q 'back' err
 }
+
+# --- memory -----------------------------------------------------------------
+
+@test "embedded, Redis, state and every kind of bad line run clean under valgrind, all memory freed" {
+	if ldd "$BIN/rate-gate" | grep -q libasan; then
+		skip "AddressSanitizer build: valgrind cannot run it (ASan checks it instead)"
+	fi
+	{
+		seq -f '{"n":%g,"g":{"b":1,"a":[1,2]},"rate":0}' 1 300
+		printf '%s\n' 'nope' '[1]' '{"g":"x"}' ''
+		printf '{"bad":"\xff"}\n'
+		python3 -c 'print("{\"big\":\"" + "x" * 3000 + "\"}")'
+		seq 1 2000 | awk '{ printf "{\"n\":%d,\"g\":\"k%d\"}\n", $1, $1 % 300 }'
+	} > in
+	vg() { valgrind --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=9 "$@"; }
+	run -0 --separate-stderr vg rate-gate -l 5 -w 1m -k '{g}' -a -e tag -M 1K -r rej -s st < in
+	[[ $stderr == *"All heap blocks were freed"* ]]
+	run -0 --separate-stderr vg rate-gate -l 5 -w 1m -k '{g}' -a -M 1K -s st < in
+	[[ $stderr == *"All heap blocks were freed"* ]]
+	run -0 --separate-stderr vg rate-gate -l 5 -w 1m -k '{g}' -d div -M 1K -R "$RURL" -p "$P" -b 64 < in
+	[[ $stderr == *"All heap blocks were freed"* ]]
+	run -0 --separate-stderr vg rate-gate -l 5 -w 1m -k '{g}' -e tag -M 1K -R "unix://$BATS_TEST_TMPDIR/none.sock" -F local < in
+	[[ $stderr == *"All heap blocks were freed"* ]]
+	run -78 --separate-stderr vg rate-gate -l 5 -w 1m -R "redis://bad:port" < in
+	[[ $stderr == *"All heap blocks were freed"* ]]
+}

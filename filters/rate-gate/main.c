@@ -809,7 +809,8 @@ open_redis(struct state *st)
 	struct sl_err e;
 
 	if (remote_init(&st->rem, st->o.redis, (int)st->o.timeout_ms, (uint32_t)st->o.limit,
-	    st->o.window_ms * 1000, st->o.event_clock, fail_desc[st->o.fail], &e) != 0) {
+	    st->o.window_ms * 1000, st->o.event_clock,
+	    st->o.annotate || st->o.exceed == EXCEED_TAG, fail_desc[st->o.fail], &e) != 0) {
 		log_err(&e);
 		return EXIT_CONFIG;
 	}

@@ -19,17 +19,21 @@
 /*
  * One call decides a batch: KEYS are the records' keys in input order.
  * ARGV: limit, window (us), worker id, first sequence number, "wall" or
- * "event", then under "event" one time (us) per key.  Returns three
- * integers per key: allowed (0/1), the count in the window, and the ms
- * until the next record of the key can pass.  A member is the time, the
- * worker and a sequence number, so two admissions in the same microsecond,
- * from any processes, are two members.
+ * "event", "1" when the retry time is wanted, then under "event" one time
+ * (us) per key.  Returns three integers per key: allowed (0/1), the count
+ * in the window, and the ms until the next record of the key can pass (0
+ * when not wanted).  A member is the time, the worker and a sequence
+ * number, so two admissions in the same microsecond, from any processes,
+ * are two members.
  *
  * Under "wall" the time is the server's TIME, read once: the call runs
  * atomically, so every decision in it happens at that one instant, and a
  * key that occurs several times in the batch is trimmed, counted and
  * written once (a flood on one key costs little more than one record).
- * Under "event" each record has its own time and is decided in turn.
+ * Trimming first and counting with ZCARD is cheaper than ZCOUNT: a small
+ * sorted set is a listpack, which ZCOUNT scans whole while a trim stops at
+ * the first stamp inside the window.  Under "event" each record has its own time, possibly out of order, and
+ * is decided in turn: trim, count, admit, exactly as the embedded window.
  *
  * The "#!lua" line (Redis 7) makes the server refuse the whole call up
  * front when it is out of memory or a read-only replica, instead of
@@ -41,17 +45,20 @@ static const char SCRIPT[] =
 "local w = tonumber(ARGV[2])\n"
 "local worker = ARGV[3]\n"
 "local seq = tonumber(ARGV[4])\n"
+"local want_retry = ARGV[6] == '1'\n"
+"local ttl = math.ceil(w / 1000)\n"
 "local out = {}\n"
 "if ARGV[5] == 'wall' then\n"
 "  local now = redis.call('TIME')\n"
 "  local t = tonumber(now[1]) * 1000000 + tonumber(now[2])\n"
 "  local ts = string.format('%.0f', t)\n"
+"  local lo = string.format('%.0f', t - w)\n"
 "  local keys, state = {}, {}\n"
 "  for i = 1, #KEYS do\n"
 "    local key = KEYS[i]\n"
 "    local s = state[key]\n"
 "    if s == nil then\n"
-"      redis.call('ZREMRANGEBYSCORE', key, '-inf', t - w)\n"
+"      redis.call('ZREMRANGEBYSCORE', key, '-inf', lo)\n"
 "      local n = redis.call('ZCARD', key)\n"
 "      s = { n0 = n, n = n, add = {} }\n"
 "      state[key] = s\n"
@@ -66,18 +73,19 @@ static const char SCRIPT[] =
 "      out[j - 2] = 1; out[j - 1] = s.n; out[j] = 0\n"
 "    else\n"
 "      if s.retry == nil then\n"
+"        s.retry = 0\n"
 "        local k = s.n - limit\n"
-"        if k < s.n0 then\n"
+"        if not want_retry then\n"
+"        elseif k < s.n0 then\n"
 "          local o = redis.call('ZRANGE', key, k, k, 'WITHSCORES')\n"
 "          s.retry = math.ceil((tonumber(o[2]) + w - t) / 1000)\n"
 "        else\n"
-"          s.retry = math.ceil(w / 1000)\n"
+"          s.retry = ttl\n"
 "        end\n"
 "      end\n"
 "      out[j - 2] = 0; out[j - 1] = s.n; out[j] = s.retry\n"
 "    end\n"
 "  end\n"
-"  local ttl = math.ceil(w / 1000)\n"
 "  for _, key in ipairs(keys) do\n"
 "    local a = state[key].add\n"
 "    if #a > 0 then\n"
@@ -87,10 +95,9 @@ static const char SCRIPT[] =
 "  end\n"
 "  return out\n"
 "end\n"
-"local ttl = math.ceil(w / 1000)\n"
 "for i = 1, #KEYS do\n"
 "  local key = KEYS[i]\n"
-"  local t = tonumber(ARGV[5 + i])\n"
+"  local t = tonumber(ARGV[6 + i])\n"
 "  redis.call('ZREMRANGEBYSCORE', key, '-inf', t - w)\n"
 "  local n = redis.call('ZCARD', key)\n"
 "  local j = 3 * i\n"
@@ -99,9 +106,11 @@ static const char SCRIPT[] =
 "    redis.call('PEXPIRE', key, ttl)\n"
 "    out[j - 2] = 1; out[j - 1] = n + 1; out[j] = 0\n"
 "  else\n"
-"    local o = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')\n"
-"    out[j - 2] = 0; out[j - 1] = n\n"
-"    out[j] = math.ceil((tonumber(o[2]) + w - t) / 1000)\n"
+"    out[j - 2] = 0; out[j - 1] = n; out[j] = 0\n"
+"    if want_retry then\n"
+"      local o = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')\n"
+"      out[j] = math.ceil((tonumber(o[2]) + w - t) / 1000)\n"
+"    end\n"
 "  end\n"
 "end\n"
 "return out\n";
@@ -126,7 +135,8 @@ next_rand(struct remote *r)
 
 int
 remote_init(struct remote *r, const char *url, int timeout_ms, uint32_t limit,
-    int64_t window_us, bool event_clock, const char *fail_desc, struct sl_err *e)
+    int64_t window_us, bool event_clock, bool want_retry, const char *fail_desc,
+    struct sl_err *e)
 {
 	char host[64];
 
@@ -137,6 +147,7 @@ remote_init(struct remote *r, const char *url, int timeout_ms, uint32_t limit,
 	r->limit = limit;
 	r->w_us = window_us;
 	r->event_clock = event_clock;
+	r->want_retry = want_retry;
 	r->fail_desc = fail_desc;
 	r->backoff_ms = BACKOFF_MIN_MS;
 	snprintf(r->lim_arg, sizeof(r->lim_arg), "%lu", (unsigned long)limit);
@@ -297,11 +308,11 @@ reply_by(struct remote *r, int64_t deadline)
 	}
 }
 
-/* EVALSHA sha N key... limit window worker seq clock [time...] */
+/* EVALSHA sha N key... limit window worker seq clock want-retry [time...] */
 static int
 append(struct remote *r, struct remote_req *req, size_t n)
 {
-	size_t argc = 4 + n + 5 + (r->event_clock ? n : 0);
+	size_t argc = 4 + n + 6 + (r->event_clock ? n : 0);
 	const char **argv = malloc(argc * sizeof(*argv));
 	size_t *len = malloc(argc * sizeof(*len));
 	char *times = r->event_clock ? malloc(n * 24) : NULL;
@@ -325,6 +336,7 @@ append(struct remote *r, struct remote_req *req, size_t n)
 	    (unsigned long long)r->seq);
 	r->seq += n;
 	argv[a] = r->event_clock ? "event" : "wall"; len[a++] = r->event_clock ? 5 : 4;
+	argv[a] = r->want_retry ? "1" : "0"; len[a++] = 1;
 	for (size_t i = 0; r->event_clock && i < n; i++) {
 		argv[a] = times + 24 * i;
 		len[a++] = (size_t)snprintf(times + 24 * i, 24, "%lld",

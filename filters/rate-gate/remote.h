@@ -2,12 +2,14 @@
  * remote.h - the limit shared through Redis: one Lua script decides each
  * record atomically, pipelined a batch per round trip.
  *
- * The script (see remote.c) trims a key's sorted set to the window, counts
- * it, admits the record when the count is below the limit (a unique member
- * scored by the time), and sets the key's expiry to the window, in one
- * atomic step on the server.  Under --clock wall the time is the server's
- * (TIME inside the script), so the clocks of the machines running
- * rate-gate do not matter; under --clock event it is the record's.
+ * The script (see remote.c) counts a key's sorted set in the window,
+ * admits the record when the count is below the limit (a unique member
+ * scored by the time), trims what left the window and sets the key's
+ * expiry to the window, atomically on the server.  One call decides a
+ * whole batch, in input order: Redis spends far more on starting a script
+ * than on the few commands a decision needs.  Under --clock wall the time
+ * is the server's (TIME inside the script), so the clocks of the machines
+ * running rate-gate do not matter; under --clock event it is the record's.
  *
  * Failure is part of the contract: no call here waits longer than the
  * timeout given per batch (connect, AUTH, SCRIPT LOAD and the replies
@@ -16,12 +18,12 @@
  * answer comes back as REMOTE_FAILED for the caller's --fail policy.
  *
  * Invariants:
- *  1. Replies are matched to records by position: a batch is written
- *     whole and read whole, or the connection is dropped (so a late reply
- *     can never be taken for the answer to a later command).
+ *  1. Answers are matched to records by position in the one reply of a
+ *     batch; a batch whose reply did not come in time drops the
+ *     connection, so a late reply can never be taken for a later batch's.
  *  2. The script is only ever run by its SHA1 (EVALSHA); after NOSCRIPT
- *     (a restarted or flushed server) it is loaded again and the failed
- *     records are sent once more, in their order.
+ *     (a restarted or flushed server, where nothing of the batch ran) it
+ *     is loaded again and the batch sent once more.
  *  3. Keys and members are passed as KEYS/ARGV, never spliced into the
  *     script's text.
  */
@@ -46,7 +48,7 @@ struct remote_req {
 	int64_t t_us;		/* --clock event: the record's time; else ignored */
 	enum remote_outcome outcome;
 	int64_t count;		/* admitted records of the key in the window */
-	int64_t retry_ms;	/* exceeded: when the next one can pass */
+	int64_t retry_ms;	/* exceeded, when wanted: when the next one can pass */
 };
 
 struct remote {
@@ -57,6 +59,7 @@ struct remote {
 	uint32_t limit;
 	int64_t w_us;
 	bool event_clock;
+	bool want_retry;	/* compute retry_ms for records over the limit */
 	const char *fail_desc;	/* what happens to records meanwhile, for messages */
 	char lim_arg[24], win_arg[24];
 	char worker[96];	/* host:pid:random, unique per process */
@@ -75,8 +78,8 @@ struct remote {
 
 /* Set up (no connection yet).  url is parsed here.  0, or -1 with e. */
 int remote_init(struct remote *r, const char *url, int timeout_ms,
-    uint32_t limit, int64_t window_us, bool event_clock, const char *fail_desc,
-    struct sl_err *e);
+    uint32_t limit, int64_t window_us, bool event_clock, bool want_retry,
+    const char *fail_desc, struct sl_err *e);
 void remote_free(struct remote *r);
 
 /* Connect now (at start).  Returns REDIS_UP, REDIS_DOWN or REDIS_DENIED
