@@ -98,9 +98,22 @@ keytpl_free(struct keytpl *t)
 static const struct jscan_member *
 find_key(const struct jscan_member *m, size_t count, const char *k, size_t n)
 {
-	for (size_t i = 0; i < count; i++)
-		if (m[i].klen >= n && jstr_equal(m[i].key, m[i].klen, k, n))
+	for (size_t i = 0; i < count; i++) {
+		/* Same length: the bytes must agree and hold no escape (an
+		 * escaped key decodes to fewer bytes).  Longer: it may be an
+		 * escaped spelling, which is rare. */
+		if (m[i].klen == n) {
+			if (memcmp(m[i].key, k, n) == 0 && memchr(k, '\\', n) == NULL)
+				return &m[i];
+		} else if (m[i].klen > n && n > 0 &&
+		    (m[i].key[0] == k[0] || m[i].key[0] == '\\') &&
+		    jstr_equal(m[i].key, m[i].klen, k, n)) {
+			/* (The first decoded byte is the first byte, or comes
+			 * from an escape: a cheap test that spares most keys
+			 * the full one.) */
 			return &m[i];
+		}
+	}
 	return NULL;
 }
 

@@ -94,6 +94,8 @@ struct state {
 	struct jw rkeys;	/* the Redis keys of the queue */
 	struct jscan_member *mbig;
 	size_t nmbig;
+	char mid[2][96];	/* see rate_mid() */
+	size_t mid_len[2];
 	uint64_t lines, allowed, exceeded, degraded, rejected, empty, missing;
 	int status;
 	bool stop, in_long;
@@ -178,52 +180,35 @@ wall_us(void)
 
 /* --- output ------------------------------------------------------------- */
 
-/* window_s: whole seconds as an integer, else a fraction. */
+/* The constant middle of every rate object, for the limit (0) and for
+ * --local-limit (1): ,"limit":L,"window_s":W,"allowed": */
 static void
-window_s(struct jw *w, int64_t ms)
+rate_mid(struct state *st)
 {
-	if (ms % 1000 == 0)
-		jw_int(w, ms / 1000);
-	else
-		jw_double(w, (double)ms / 1000.0);
-}
+	char w[32];
+	int64_t ms = st->o.window_ms;
 
-static void
-rate_object(struct state *st, struct jw *w, const char *key, size_t key_len,
-    const struct verdict *v, long long limit)
-{
-	JW_KEY_LIT(w, "rate");
-	jw_obj_open(w);
-	JW_KEY_LIT(w, "key");
-	jw_str(w, key, key_len);
-	JW_KEY_LIT(w, "count");
-	if (v->known)
-		jw_int(w, v->count);
-	else
-		jw_null(w);
-	JW_KEY_LIT(w, "limit");
-	jw_int(w, limit);
-	JW_KEY_LIT(w, "window_s");
-	window_s(w, st->o.window_ms);
-	JW_KEY_LIT(w, "allowed");
-	jw_bool(w, v->allowed);
-	JW_KEY_LIT(w, "remaining");
-	if (v->known)
-		jw_int(w, v->count >= limit ? 0 : limit - v->count);
-	else
-		jw_null(w);
-	JW_KEY_LIT(w, "retry_after_ms");
-	jw_int(w, v->retry_ms);
-	if (v->degraded) {
-		JW_KEY_LIT(w, "degraded");
-		jw_bool(w, true);
+	if (ms % 1000 == 0) {
+		snprintf(w, sizeof(w), "%lld", (long long)(ms / 1000));
+	} else {
+		/* Milliseconds: three decimals at most, trailing zeros cut. */
+		size_t n = (size_t)snprintf(w, sizeof(w), "%lld.%03lld", (long long)(ms / 1000),
+		    (long long)(ms % 1000));
+		while (w[n - 1] == '0')
+			w[--n] = '\0';
 	}
-	jw_obj_close(w);
+	for (int i = 0; i < 2; i++)
+		st->mid_len[i] = (size_t)snprintf(st->mid[i], sizeof(st->mid[i]),
+		    ",\"limit\":%lld,\"window_s\":%s,\"allowed\":",
+		    i ? st->o.local_limit : st->o.limit, w);
 }
 
-/* Write the record at base as the verdict says. */
+#define PUT_LIT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
+
+/* Write the record at base as the verdict says; key is its rendered key. */
 static void
-emit(struct state *st, const char *base, const struct rec *r, const struct verdict *v)
+emit(struct state *st, const char *base, const struct rec *r, const char *key,
+    const struct verdict *v)
 {
 	struct jw *w = &st->out;
 
@@ -252,12 +237,28 @@ emit(struct state *st, const char *base, const struct rec *r, const struct verdi
 	} else {
 		jw_bytes(w, base, r->close);
 	}
-	w->depth = 1;
-	w->comma = r->members ? 2 : 0;	/* bit 1: the next member needs a comma */
-	w->after_key = false;
-	long long limit = v->degraded && st->o.fail == FAIL_LOCAL ? st->o.local_limit : st->o.limit;
-	rate_object(st, w, base + r->len, r->key_len, v, limit);
-	jw_bytes(w, "}", 1);
+	char *o = jw_reserve(w, 6 * r->key_len + 256);
+	if (o == NULL)
+		return;
+	if (r->members)
+		*o++ = ',';
+	o = PUT_LIT(o, "\"rate\":{\"key\":\"");
+	o = jw_escape_to(o, key, r->key_len);
+	o = PUT_LIT(o, "\",\"count\":");
+	o = v->known ? jw_int_to(o, v->count) : PUT_LIT(o, "null");
+	int local = v->degraded && st->o.fail == FAIL_LOCAL;
+	long long limit = local ? st->o.local_limit : st->o.limit;
+	memcpy(o, st->mid[local], st->mid_len[local]);
+	o += st->mid_len[local];
+	o = v->allowed ? PUT_LIT(o, "true") : PUT_LIT(o, "false");
+	o = PUT_LIT(o, ",\"remaining\":");
+	o = v->known ? jw_int_to(o, v->count >= limit ? 0 : limit - v->count) : PUT_LIT(o, "null");
+	o = PUT_LIT(o, ",\"retry_after_ms\":");
+	o = jw_int_to(o, v->retry_ms);
+	if (v->degraded)
+		o = PUT_LIT(o, ",\"degraded\":true");
+	o = PUT_LIT(o, "}}");
+	w->len = (size_t)(o - w->buf);
 	jw_end(w);
 }
 
@@ -400,17 +401,9 @@ record_embedded(struct state *st, const char *s, size_t n, uint64_t lineno)
 		st->stop = true;
 		return;
 	}
-	/* emit() finds the key right after the line: put both in the arena
-	 * only when a rate object will be written. */
-	if (!st->o.annotate && (v.allowed || st->o.exceed != EXCEED_TAG)) {
-		emit(st, s, &r, &v);
-		return;
-	}
-	find_rate(&r, s, m, count);
-	jw_reset(&st->arena);
-	jw_bytes(&st->arena, s, n);
-	jw_bytes(&st->arena, st->key.buf, st->key.len);
-	emit(st, st->arena.buf, &r, &v);
+	if (st->o.annotate || (!v.allowed && st->o.exceed == EXCEED_TAG))
+		find_rate(&r, s, m, count);
+	emit(st, s, &r, st->key.buf, &v);
 }
 
 /* --- Redis mode ---------------------------------------------------------- */
@@ -482,7 +475,7 @@ settle(struct state *st)
 				break;
 			}
 		}
-		emit(st, base, r, &v);
+		emit(st, base, r, base + r->len, &v);
 	}
 	st->nq = 0;
 	jw_reset(&st->arena);
@@ -878,6 +871,7 @@ main(int argc, char **argv)
 		cleanup(&st);
 		return EXIT_SOFTWARE;
 	}
+	rate_mid(&st);
 	if (st.o.redis != NULL && (rc = open_redis(&st)) != 0) {
 		cleanup(&st);
 		return rc;
