@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "duration.h"
 #include "hash.h"
 #include "jscan.h"
@@ -169,14 +170,6 @@ static const struct option longopts[] = {
 	{ "window", required_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int64_t
-wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* --- output ------------------------------------------------------------- */
 
@@ -394,7 +387,7 @@ record_embedded(struct state *st, const char *s, size_t n, uint64_t lineno)
 	if ((m = parse(st, s, n, lineno, &r, mstack, &count)) == NULL)
 		return;
 	if (!st->o.event_clock)
-		r.t_us = wall_us();
+		r.t_us = clock_wall_us();
 	if (decide_local(st, &st->win, st->key.buf, st->key.len, r.t_us, &v) != 0) {
 		log_error("out of memory");
 		st->status = EXIT_SOFTWARE;
@@ -466,7 +459,7 @@ settle(struct state *st)
 				break;
 			case FAIL_LOCAL:
 				if (decide_local(st, &st->local, base + r->len, r->key_len,
-				    st->o.event_clock ? r->t_us : wall_us(), &v) != 0) {
+				    st->o.event_clock ? r->t_us : clock_wall_us(), &v) != 0) {
 					log_error("out of memory");
 					st->status = EXIT_SOFTWARE;
 					st->stop = true;
@@ -623,6 +616,7 @@ static void
 run(struct state *st)
 {
 	struct ndjson_reader *r = &st->rd;
+	int rc;
 
 	while (!st->stop) {
 		switch (ndjson_next(r)) {
@@ -632,19 +626,16 @@ run(struct state *st)
 				flush(st);
 			break;
 		case NDJSON_LONG:
-			if (!st->in_long) {
-				st->lines++;
-				st->in_long = true;
-				st->rejected++;
-				reject_long_begin(&st->rj, r->lineno, "line longer than --max-line");
-			}
-			reject_long_chunk(&st->rj, r->line, r->len);
+			rc = reject_long_step(&st->rj, &st->in_long, r->lineno,
+			    "line longer than --max-line", r->line, r->len, r->more,
+			    r->long_total);
 			if (!r->more) {
-				st->in_long = false;
-				if (reject_long_end(&st->rj, r->long_total) != 0) {
-					st->status = EXIT_DATAERR;
-					st->stop = true;
-				}
+				st->lines++;
+				st->rejected++;
+			}
+			if (rc != 0) {
+				st->status = EXIT_DATAERR;
+				st->stop = true;
 			}
 			break;
 		case NDJSON_IDLE:
@@ -672,7 +663,12 @@ parse_options(struct state *st, int argc, char **argv)
 {
 	struct opts *o = &st->o;
 	const char *why;
-	int c, verbosity = LOG_NORMAL;
+	static const char *const clock_names[] = { "wall", "event", NULL };
+	static const char *const exceed_names[] = {	/* in enum exceed's order */
+		"drop", "tag", "divert", NULL };
+	static const char *const fail_names[] = {	/* in enum fail's order */
+		"open", "closed", "local", NULL };
+	int c, v, verbosity = LOG_NORMAL;
 	bool have_limit = false, have_window = false;
 
 	o->timeout_ms = 250;
@@ -688,34 +684,21 @@ parse_options(struct state *st, int argc, char **argv)
 				return cli_usage_error("--batch %s: %s (1 to 1000)", optarg, why);
 			break;
 		case 'c':
-			if (strcmp(optarg, "wall") == 0)
-				o->event_clock = false;
-			else if (strcmp(optarg, "event") == 0)
-				o->event_clock = true;
-			else
+			if ((v = cli_choice(optarg, clock_names)) < 0)
 				return cli_usage_error("--clock %s: wall or event", optarg);
+			o->event_clock = v == 1;
 			break;
 		case 'd': o->divert = optarg; break;
 		case 'e':
-			if (strcmp(optarg, "drop") == 0)
-				o->exceed = EXCEED_DROP;
-			else if (strcmp(optarg, "tag") == 0)
-				o->exceed = EXCEED_TAG;
-			else if (strcmp(optarg, "divert") == 0)
-				o->exceed = EXCEED_DIVERT;
-			else
+			if ((v = cli_choice(optarg, exceed_names)) < 0)
 				return cli_usage_error("--exceed %s: drop, tag or divert", optarg);
+			o->exceed = (enum exceed)v;
 			o->exceed_given = true;
 			break;
 		case 'F':
-			if (strcmp(optarg, "open") == 0)
-				o->fail = FAIL_OPEN;
-			else if (strcmp(optarg, "closed") == 0)
-				o->fail = FAIL_CLOSED;
-			else if (strcmp(optarg, "local") == 0)
-				o->fail = FAIL_LOCAL;
-			else
+			if ((v = cli_choice(optarg, fail_names)) < 0)
 				return cli_usage_error("--fail %s: open, closed or local", optarg);
+			o->fail = (enum fail)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -887,7 +870,7 @@ main(int argc, char **argv)
 	}
 	if (st.o.state != NULL) {
 		int lr = window_load(&st.win, st.o.state, st.o.event_clock ? "event" : "wall",
-		    wall_us(), &e);
+		    clock_wall_us(), &e);
 		if (lr < 0)
 			log_warn("%s: %s; starting with empty windows", st.o.state, e.msg);
 	}

@@ -2,6 +2,7 @@
  * remote.c - the Lua script, its pipelined batches, and reconnection.
  */
 #include "remote.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -118,14 +119,6 @@ static const char SCRIPT[] =
 "end\n"
 "return out\n";
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t
 next_rand(struct remote *r)
 {
@@ -201,7 +194,7 @@ away(struct remote *r, bool drop)
 		/* Full jitter in the upper half of the step, so a fleet of
 		 * workers does not reconnect in step. */
 		int half = r->backoff_ms / 2;
-		r->next_try_ms = mono_ms() + half + (int64_t)(next_rand(r) % (uint64_t)(half + 1));
+		r->next_try_ms = clock_mono_ms() + half + (int64_t)(next_rand(r) % (uint64_t)(half + 1));
 		r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 	}
 }
@@ -291,7 +284,7 @@ reply_by(struct remote *r, int64_t deadline)
 		}
 		if (rep != NULL)
 			return rep;
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		if (left <= 0) {
 			snprintf(r->why, sizeof(r->why), "no answer within --redis-timeout %d ms",
 			    r->timeout_ms);
@@ -363,7 +356,7 @@ round_trip(struct remote *r, struct remote_req *req, size_t n,
 {
 	int done = 0;
 
-	set_timeout(r, deadline - mono_ms());
+	set_timeout(r, deadline - clock_mono_ms());
 	if (append(r, req, n) != 0) {
 		snprintf(r->why, sizeof(r->why), "out of memory");
 		return -1;
@@ -404,7 +397,7 @@ round_trip(struct remote *r, struct remote_req *req, size_t n,
 void
 remote_run(struct remote *r, struct remote_req *req, size_t n)
 {
-	int64_t deadline = mono_ms() + r->timeout_ms;
+	int64_t deadline = clock_mono_ms() + r->timeout_ms;
 	size_t errors = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -413,9 +406,9 @@ remote_run(struct remote *r, struct remote_req *req, size_t n)
 		return;
 	if (r->c == NULL) {
 		struct sl_err e;
-		if (mono_ms() < r->next_try_ms)
+		if (clock_mono_ms() < r->next_try_ms)
 			return;		/* backing off: the caller's --fail decides */
-		if (connect_within(r, deadline - mono_ms(), &e) != REDIS_UP) {
+		if (connect_within(r, deadline - clock_mono_ms(), &e) != REDIS_UP) {
 			r->errors++;
 			away(r, true);
 			return;
@@ -425,7 +418,7 @@ remote_run(struct remote *r, struct remote_req *req, size_t n)
 	if (again > 0) {
 		/* The server lost the script (restarted or SCRIPT FLUSH): load
 		 * it again and send the batch once more.  Nothing of it ran. */
-		set_timeout(r, deadline - mono_ms());
+		set_timeout(r, deadline - clock_mono_ms());
 		if (load_script(r) == 0)
 			again = round_trip(r, req, n, deadline, &errors);
 		if (again > 0) {

@@ -1,8 +1,11 @@
 /*
- * test-keytpl.c - unit tests of key templates over raw JSON (keytpl),
- * JSON string escapes (jstr), Redis URLs (redisurl) and the binary finish
- * of the record hash.
+ * test-keytpl.c - unit tests of what rate-gate brought to common/: key
+ * templates over raw JSON (keytpl), JSON string escapes (jstr), Redis URLs
+ * (redisurl), the binary finish of the record hash, the clocks and
+ * cli_choice().
  */
+#include "cli.h"
+#include "clock.h"
 #include "err.h"
 #include "hash.h"
 #include "jscan.h"
@@ -174,10 +177,26 @@ test_hash_final(void)
 	is_str(hex, want, "hash128_final() is the value hash128_hex() prints");
 }
 
+static void
+test_clock_choice(void)
+{
+	static const char *const names[] = { "drop", "tag", "divert", NULL };
+	int64_t w = clock_wall_us(), m1 = clock_mono_ms(), m2 = clock_mono_ms();
+
+	ok(w > 1600000000LL * 1000000 && w < 4100000000LL * 1000000,
+	    "the wall clock is in microseconds since the epoch");
+	ok(m2 >= m1, "the monotonic clock does not go back");
+	is_int(cli_choice("tag", names), 1, "cli_choice finds a word's index");
+	is_int(cli_choice("divert", names), 2, "  the last one too");
+	is_int(cli_choice("Tag", names), -1, "  case counts");
+	is_int(cli_choice("", names), -1, "  an empty word is none");
+}
+
 int
 main(void)
 {
 	test_keytpl();
+	test_clock_choice();
 	test_jstr();
 	test_redisurl();
 	test_hash_final();
