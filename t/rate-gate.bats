@@ -515,6 +515,22 @@ stop_fifo() {
 	assert_output $'[1,null]\n[2,null]'
 }
 
+@test "SCRIPT FLUSH again and again under a fast stream with two batches in flight: still exact, nothing degraded" {
+	seq -f '{"n":%g}' 1 20000 > in
+	( for i in $(seq 40); do redis-cli -s "$REDIS_SOCK" script flush >/dev/null; sleep 0.01; done ) &
+	flusher=$!
+	run -0 --separate-stderr rate-gate -l 5000 -w 1m -R "$RURL" -p "$P" -b 5 -e tag -a < in
+	wait "$flusher"
+	printf '%s\n' "$output" > out
+	[ "$(wc -l < out)" -eq 20000 ]
+	[ "$(jq -r 'select(.rate.allowed) | .n' out | wc -l)" -eq 5000 ]
+	[ "$(jq -r 'select(.rate.degraded) | .n' out | wc -l)" -eq 0 ]
+	# In order, and the first 5000 are the ones that passed.
+	assert_equal "$(jq -r .n out | head -1)" 1
+	assert_equal "$(jq -r 'select(.rate.allowed) | .n' out | tail -1)" 5000
+	assert_equal "$stderr" ""
+}
+
 @test "error replies (OOM) degrade under --fail open and say why; nothing is half written" {
 	redis-cli -s "$REDIS_SOCK" config set maxmemory 1 >/dev/null
 	run -0 --separate-stderr rate-gate -l 100 -w 1m -R "$RURL" -p "$P" < <(records 3)

@@ -70,6 +70,16 @@ struct rec {
 	uint64_t lineno;
 };
 
+/* Records of one Redis call: each record's bytes, then its rendered key,
+ * in arena; the Redis keys in rkeys. */
+struct pend {
+	struct rec *q;
+	struct remote_req *req;
+	size_t n, cap;
+	struct jw arena, rkeys;
+	struct remote_batch b;
+};
+
 /* A decision, whoever made it. */
 struct verdict {
 	bool allowed, degraded, known;	/* known: count is meaningful */
@@ -80,7 +90,7 @@ struct state {
 	struct opts o;
 	struct keytpl kt;
 	struct ndjson_reader rd;
-	struct jw out, div, key, arena;
+	struct jw out, div, key;
 	int div_fd;
 	struct reject rj;
 	struct window win;	/* embedded mode */
@@ -88,11 +98,11 @@ struct state {
 	bool have_local;
 	struct remote rem;
 	bool remote;
-	/* Redis mode: records waiting for their batch. */
-	struct rec *q;
-	struct remote_req *req;
-	size_t nq, qcap;
-	struct jw rkeys;	/* the Redis keys of the queue */
+	/* Redis mode: records waiting for their decisions, in two batches:
+	 * one filling (pend[cur]) while the other may be in flight. */
+	struct pend pend[2];
+	int cur;
+	bool flying;		/* pend[!cur] was sent and not yet written */
 	struct jscan_member *mbig;
 	size_t nmbig;
 	char mid[2][96];	/* see rate_mid() */
@@ -404,10 +414,8 @@ record_embedded(struct state *st, const char *s, size_t n, uint64_t lineno)
 /* The Redis key: prefix, then the rendered key (or its hash when long) as
  * the hash tag, so one decision touches one Cluster slot. */
 static void
-redis_key(struct state *st, const char *k, size_t n)
+redis_key(struct state *st, struct jw *w, const char *k, size_t n)
 {
-	struct jw *w = &st->rkeys;
-
 	jw_bytes(w, st->o.prefix, strlen(st->o.prefix));
 	jw_bytes(w, "{", 1);
 	if (n <= KEY_MAX && memchr(k, '}', n) == NULL && memchr(k, '{', n) == NULL) {
@@ -423,24 +431,34 @@ redis_key(struct state *st, const char *k, size_t n)
 	jw_bytes(w, "}", 1);
 }
 
-/* Decide the queue in one round trip, then write it in order. */
+/* Send a batch's call without waiting for it. */
 static void
-settle(struct state *st)
+send_batch(struct state *st, struct pend *p)
 {
-	if (st->nq == 0)
-		return;
-	/* Keys and records were appended to growing buffers: point into
-	 * them only now that they have stopped moving. */
-	size_t koff = 0, roff = 0;
-	for (size_t i = 0; i < st->nq; i++) {
-		st->req[i].key = st->rkeys.buf + koff;
-		koff += st->req[i].key_len;
+	/* Keys were appended to a growing buffer: point into it only now
+	 * that it has stopped moving. */
+	size_t koff = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		p->req[i].key = p->rkeys.buf + koff;
+		koff += p->req[i].key_len;
 	}
-	remote_run(&st->rem, st->req, st->nq);
-	for (size_t i = 0; i < st->nq; i++) {
-		struct rec *r = &st->q[i];
-		struct remote_req *q = &st->req[i];
-		const char *base = st->arena.buf + roff;
+	p->b.req = p->req;
+	p->b.n = p->n;
+	remote_send(&st->rem, &p->b);
+}
+
+/* Wait for a sent batch's answer, then write its records in order, the
+ * unanswered ones as --fail says. */
+static void
+finish_batch(struct state *st, struct pend *p)
+{
+	size_t roff = 0;
+
+	remote_wait(&st->rem, &p->b);
+	for (size_t i = 0; i < p->n; i++) {
+		struct rec *r = &p->q[i];
+		struct remote_req *q = &p->req[i];
+		const char *base = p->arena.buf + roff;
 		struct verdict v = { 0 };
 		roff += r->len + r->key_len;
 		if (q->outcome != REMOTE_FAILED) {
@@ -470,9 +488,36 @@ settle(struct state *st)
 		}
 		emit(st, base, r, base + r->len, &v);
 	}
-	st->nq = 0;
-	jw_reset(&st->arena);
-	jw_reset(&st->rkeys);
+	p->n = 0;
+	jw_reset(&p->arena);
+	jw_reset(&p->rkeys);
+}
+
+/* A full batch: send it, then write the one sent before it (the server
+ * works on the new one meanwhile), and start filling the other buffer. */
+static void
+launch(struct state *st)
+{
+	send_batch(st, &st->pend[st->cur]);
+	if (st->flying)
+		finish_batch(st, &st->pend[!st->cur]);
+	st->flying = true;
+	st->cur = !st->cur;
+}
+
+/* Decide and write every record read so far (input idle, or the end). */
+static void
+settle(struct state *st)
+{
+	if (st->flying) {
+		finish_batch(st, &st->pend[!st->cur]);
+		st->flying = false;
+	}
+	struct pend *p = &st->pend[st->cur];
+	if (p->n > 0) {
+		send_batch(st, p);
+		finish_batch(st, p);
+	}
 }
 
 static void
@@ -480,43 +525,44 @@ record_remote(struct state *st, const char *s, size_t n, uint64_t lineno)
 {
 	struct jscan_member mstack[MAX_MEMBERS];
 	const struct jscan_member *m;
+	struct pend *p = &st->pend[st->cur];
 	struct rec r;
 	size_t count;
 
 	if ((m = parse(st, s, n, lineno, &r, mstack, &count)) == NULL)
 		return;
 	find_rate(&r, s, m, count);
-	if (st->nq == st->qcap) {
-		size_t cap = st->qcap ? st->qcap * 2 : 64;
-		struct rec *q = realloc(st->q, cap * sizeof(*q));
-		struct remote_req *rq = q ? realloc(st->req, cap * sizeof(*rq)) : NULL;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct rec *q = realloc(p->q, cap * sizeof(*q));
+		struct remote_req *rq = q ? realloc(p->req, cap * sizeof(*rq)) : NULL;
 		if (q != NULL)
-			st->q = q;
+			p->q = q;
 		if (rq == NULL) {
 			log_error("out of memory");
 			st->status = EXIT_SOFTWARE;
 			st->stop = true;
 			return;
 		}
-		st->req = rq;
-		st->qcap = cap;
+		p->req = rq;
+		p->cap = cap;
 	}
-	size_t before = st->rkeys.len;
-	redis_key(st, st->key.buf, st->key.len);
-	jw_bytes(&st->arena, s, n);
-	jw_bytes(&st->arena, st->key.buf, st->key.len);
-	if (st->arena.err || st->rkeys.err) {
+	size_t before = p->rkeys.len;
+	redis_key(st, &p->rkeys, st->key.buf, st->key.len);
+	jw_bytes(&p->arena, s, n);
+	jw_bytes(&p->arena, st->key.buf, st->key.len);
+	if (p->arena.err || p->rkeys.err) {
 		log_error("out of memory");
 		st->status = EXIT_SOFTWARE;
 		st->stop = true;
 		return;
 	}
-	st->q[st->nq] = r;
-	st->req[st->nq].key_len = st->rkeys.len - before;
-	st->req[st->nq].t_us = r.t_us;
-	st->nq++;
-	if (st->nq >= (size_t)st->o.batch)
-		settle(st);
+	p->q[p->n] = r;
+	p->req[p->n].key_len = p->rkeys.len - before;
+	p->req[p->n].t_us = r.t_us;
+	p->n++;
+	if (p->n >= (size_t)st->o.batch)
+		launch(st);
 }
 
 /* --- the record loop ---------------------------------------------------- */
@@ -814,16 +860,18 @@ cleanup(struct state *st)
 	jw_free(&st->out);
 	jw_free(&st->div);
 	jw_free(&st->key);
-	jw_free(&st->arena);
-	jw_free(&st->rkeys);
+	for (int i = 0; i < 2; i++) {
+		jw_free(&st->pend[i].arena);
+		jw_free(&st->pend[i].rkeys);
+		free(st->pend[i].q);
+		free(st->pend[i].req);
+	}
 	if (st->div_fd >= 0)
 		close(st->div_fd);
 	keytpl_free(&st->kt);
 	window_free(&st->win);
 	window_free(&st->local);
 	remote_free(&st->rem);
-	free(st->q);
-	free(st->req);
 	free(st->mbig);
 }
 
@@ -847,7 +895,8 @@ main(int argc, char **argv)
 	    ndjson_init(&st.rd, STDIN_FILENO, st.o.max_line) != 0 ||
 	    jw_init(&st.out, STDOUT_FILENO) != 0 ||
 	    jw_init(&st.div, -1) != 0 || jw_init(&st.key, -1) != 0 ||
-	    jw_init(&st.arena, -1) != 0 || jw_init(&st.rkeys, -1) != 0 ||
+	    jw_init(&st.pend[0].arena, -1) != 0 || jw_init(&st.pend[0].rkeys, -1) != 0 ||
+	    jw_init(&st.pend[1].arena, -1) != 0 || jw_init(&st.pend[1].rkeys, -1) != 0 ||
 	    window_init(&st.win, (uint32_t)st.o.limit, st.o.window_ms * 1000) != 0 ||
 	    window_init(&st.local, (uint32_t)st.o.local_limit, st.o.window_ms * 1000) != 0) {
 		log_error("cannot start: %s", strerror(errno));

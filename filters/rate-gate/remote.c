@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -346,18 +347,28 @@ out:
 	return rc;
 }
 
-/* Send the requests req[0, n) in one call and read the answer.  Returns 1
- * when the server no longer knows the script (NOSCRIPT), 0 when answered
- * (an error reply counts in *errors and leaves the requests failed), or -1
- * when the connection broke or timed out. */
+/* Forget the connection and every call in flight on it: their replies
+ * must never be read as answers to later calls. */
+static void
+drop(struct remote *r)
+{
+	for (size_t i = 0; i < r->nfly; i++) {
+		r->fly[i]->sent = false;
+		freeReplyObject(r->fly[i]->early);
+		r->fly[i]->early = NULL;
+	}
+	r->nfly = 0;
+	away(r, true);
+}
+
+/* Append and write one call for b.  0, or -1 with r->why. */
 static int
-round_trip(struct remote *r, struct remote_req *req, size_t n,
-    int64_t deadline, size_t *errors)
+write_call(struct remote *r, struct remote_batch *b)
 {
 	int done = 0;
 
-	set_timeout(r, deadline - clock_mono_ms());
-	if (append(r, req, n) != 0) {
+	set_timeout(r, b->deadline - clock_mono_ms());
+	if (append(r, b->req, b->n) != 0) {
 		snprintf(r->why, sizeof(r->why), "out of memory");
 		return -1;
 	}
@@ -366,23 +377,29 @@ round_trip(struct remote *r, struct remote_req *req, size_t n,
 			snprintf(r->why, sizeof(r->why), "%s", r->c->errstr);
 			return -1;
 		}
-	redisReply *rep = reply_by(r, deadline);
-	if (rep == NULL)
-		return -1;
+	return 0;
+}
+
+/* Fill b's requests from its reply.  Returns 1 for NOSCRIPT, 0 otherwise
+ * (an error reply counts in r->errors and leaves the requests failed). */
+static int
+take(struct remote *r, struct remote_batch *b, redisReply *rep)
+{
 	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(rep);
 		return 1;
 	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 * n) {
-		(*errors)++;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 * b->n) {
+		r->errors++;
+		b->error = true;
 		snprintf(r->why, sizeof(r->why), "%s", rep->type == REDIS_REPLY_ERROR ?
 		    rep->str : "unexpected reply to EVALSHA");
 		freeReplyObject(rep);
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < b->n; i++) {
 		redisReply **e = rep->element + 3 * i;
-		struct remote_req *q = &req[i];
+		struct remote_req *q = &b->req[i];
 		if (e[0]->type != REDIS_REPLY_INTEGER || e[1]->type != REDIS_REPLY_INTEGER ||
 		    e[2]->type != REDIS_REPLY_INTEGER)
 			continue;
@@ -395,47 +412,85 @@ round_trip(struct remote *r, struct remote_req *req, size_t n,
 }
 
 void
-remote_run(struct remote *r, struct remote_req *req, size_t n)
+remote_send(struct remote *r, struct remote_batch *b)
 {
-	int64_t deadline = clock_mono_ms() + r->timeout_ms;
-	size_t errors = 0;
-
-	for (size_t i = 0; i < n; i++)
-		req[i].outcome = REMOTE_FAILED;
-	if (n == 0)
+	b->deadline = clock_mono_ms() + r->timeout_ms;
+	b->sent = b->error = false;
+	b->early = NULL;
+	for (size_t i = 0; i < b->n; i++)
+		b->req[i].outcome = REMOTE_FAILED;
+	if (b->n == 0)
 		return;
+	assert(r->nfly < sizeof(r->fly) / sizeof(r->fly[0]));
 	if (r->c == NULL) {
 		struct sl_err e;
 		if (clock_mono_ms() < r->next_try_ms)
 			return;		/* backing off: the caller's --fail decides */
-		if (connect_within(r, deadline - clock_mono_ms(), &e) != REDIS_UP) {
+		if (connect_within(r, b->deadline - clock_mono_ms(), &e) != REDIS_UP) {
 			r->errors++;
 			away(r, true);
 			return;
 		}
 	}
-	int again = round_trip(r, req, n, deadline, &errors);
-	if (again > 0) {
-		/* The server lost the script (restarted or SCRIPT FLUSH): load
-		 * it again and send the batch once more.  Nothing of it ran. */
-		set_timeout(r, deadline - clock_mono_ms());
-		if (load_script(r) == 0)
-			again = round_trip(r, req, n, deadline, &errors);
-		if (again > 0) {
-			errors++;
+	if (write_call(r, b) != 0) {
+		r->errors++;
+		drop(r);
+		return;
+	}
+	b->sent = true;
+	r->fly[r->nfly++] = b;
+}
+
+void
+remote_wait(struct remote *r, struct remote_batch *b)
+{
+	if (!b->sent)
+		return;
+	assert(r->nfly > 0 && r->fly[0] == b);
+	redisReply *rep = b->early ? b->early : reply_by(r, b->deadline);
+	b->early = NULL;
+	if (rep == NULL) {
+		r->errors++;
+		drop(r);
+		return;
+	}
+	memmove(r->fly, r->fly + 1, --r->nfly * sizeof(r->fly[0]));
+	b->sent = false;
+	if (take(r, b, rep) > 0) {
+		/* The server lost the script (SCRIPT FLUSH, or a failover):
+		 * nothing of the call ran.  Read ahead what the later calls in
+		 * flight got, load the script, and send this call once more,
+		 * waiting for it. */
+		for (size_t i = 0; i < r->nfly; i++)
+			if ((r->fly[i]->early = reply_by(r, r->fly[i]->deadline)) == NULL) {
+				r->errors++;
+				drop(r);
+				return;
+			}
+		set_timeout(r, b->deadline - clock_mono_ms());
+		if (load_script(r) != 0 || write_call(r, b) != 0 ||
+		    (rep = reply_by(r, b->deadline)) == NULL) {
+			r->errors++;
+			drop(r);
+			return;
+		}
+		if (take(r, b, rep) > 0) {
+			r->errors++;
+			b->error = true;
 			snprintf(r->why, sizeof(r->why), "NOSCRIPT after loading the script");
 		}
 	}
-	if (again < 0) {
-		/* A timeout or a broken connection: replies still on their way
-		 * must never be read as answers to later commands. */
-		r->errors += errors + 1;
-		away(r, true);
-		return;
-	}
-	r->errors += errors;
-	if (errors > 0)
+	if (b->error)
 		away(r, false);
 	else
 		back(r);
+}
+
+void
+remote_run(struct remote *r, struct remote_req *req, size_t n)
+{
+	struct remote_batch b = { .req = req, .n = n };
+
+	remote_send(r, &b);
+	remote_wait(r, &b);
 }

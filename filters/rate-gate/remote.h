@@ -19,8 +19,10 @@
  *
  * Invariants:
  *  1. Answers are matched to records by position in the one reply of a
- *     batch; a batch whose reply did not come in time drops the
- *     connection, so a late reply can never be taken for a later batch's.
+ *     call, and calls by their order on the connection (fly[]); a call
+ *     whose reply did not come in time drops the connection and fails
+ *     every call in flight, so a late reply can never be taken for a
+ *     later call's.
  *  2. The script is only ever run by its SHA1 (EVALSHA); after NOSCRIPT
  *     (a restarted or flushed server, where nothing of the batch ran) it
  *     is loaded again and the batch sent once more.
@@ -51,6 +53,17 @@ struct remote_req {
 	int64_t retry_ms;	/* exceeded, when wanted: when the next one can pass */
 };
 
+/* One call: up to --batch requests, sent together, answered together. */
+struct remote_batch {
+	struct remote_req *req;
+	size_t n;
+	/* Filled by remote_send() and remote_wait(). */
+	int64_t deadline;	/* monotonic ms: no waiting for it after this */
+	bool sent;		/* written on the connection, reply not yet read */
+	bool error;		/* the server answered with an error */
+	struct redisReply *early;	/* its reply, read ahead (NOSCRIPT recovery) */
+};
+
 struct remote {
 	struct redis_url url;
 	redisContext *c;	/* NULL while disconnected */
@@ -72,6 +85,9 @@ struct remote {
 	uint64_t errors;	/* failed decisions: timeouts, I/O and error replies */
 	uint64_t reconnects;	/* successful connections after the first */
 	bool ever_up;
+	/* Calls in flight on the connection, oldest first. */
+	struct remote_batch *fly[2];
+	size_t nfly;
 	uint64_t rng;
 	char why[600];		/* the last failure */
 };
@@ -86,9 +102,19 @@ void remote_free(struct remote *r);
  * (a wrong password: not worth retrying), with e saying why. */
 enum redis_status remote_connect(struct remote *r, struct sl_err *e);
 
-/* Decide n requests in one round trip (connecting first when the backoff
- * allows).  Requests that got no answer are REMOTE_FAILED.  Messages for
- * the operator (away / back) go to stderr through log.h. */
+/* Send b's requests as one call (connecting first when the backoff
+ * allows) and return without waiting, so the next batch can be read and
+ * parsed while the server works: at most two calls are in flight.  Every
+ * request starts as REMOTE_FAILED; one that is never answered stays so. */
+void remote_send(struct remote *r, struct remote_batch *b);
+
+/* Wait for the answer to b, the oldest call in flight, until its deadline
+ * (--redis-timeout after it was sent).  A timeout or a broken connection
+ * fails every call in flight.  Messages for the operator (away / back) go
+ * to stderr through log.h. */
+void remote_wait(struct remote *r, struct remote_batch *b);
+
+/* remote_send() then remote_wait(): n requests in one round trip. */
 void remote_run(struct remote *r, struct remote_req *req, size_t n);
 
 #endif
