@@ -182,6 +182,16 @@ stop_fifo() {
 	[[ $(head -1 out) == '{"a":{"b":"x\u0041"},"rate":{"key":"k:xA",'* ]]
 }
 
+@test "annotated records, tagged and degraded ones included, match schema/rate.schema.json" {
+	records 5 > in
+	rate-gate -l 2 -w 1500ms -a -e tag < in > out
+	rate-gate -l 2 -w 1m -k '{k}' -R "unix://$BATS_TEST_TMPDIR/none.sock" -F local --local-limit 1 -e tag < in >> out 2>/dev/null
+	rate-gate -l 2 -w 1m -R "unix://$BATS_TEST_TMPDIR/none.sock" < in >> out 2>/dev/null
+	[ "$(wc -l < out)" -eq 15 ]
+	run -0 validate rate out
+	assert_output "15 valid"
+}
+
 @test "window_s is fractional for windows that are not whole seconds" {
 	run -0 rate-gate -l 1 -w 1500ms -a < <(records 1)
 	[ "$(jq -c .rate.window_s <<<"$output")" = 1.5 ]
