@@ -264,6 +264,22 @@ stop_fifo() {
 	grep -q '"allowed":true' embedded
 }
 
+@test "embedded memory stays bounded: keys idle for a window are dropped" {
+	# 20,000 keys, one record each, 10 ms apart, window 1 s: about 100 keys
+	# are in the window at any time.
+	python3 - <<-'EOF' > in
+	import datetime
+	b = datetime.datetime(2026, 11, 22, tzinfo=datetime.timezone.utc)
+	for i in range(20000):
+	    t = b + datetime.timedelta(milliseconds=10 * i)
+	    print('{"@timestamp":"%s.%03dZ","k":%d}' % (t.strftime("%Y-%m-%dT%H:%M:%S"), t.microsecond // 1000, i))
+	EOF
+	run -0 --separate-stderr rate-gate -v -c event -l 1 -w 1s -k '{k}' < in
+	[ "$(wc -l <<<"$output")" -eq 20000 ]
+	keys=$(grep -o 'keys [0-9]*' <<<"$stderr" | cut -d' ' -f2)
+	[ "$keys" -le 300 ] || fail "$keys keys held"
+}
+
 @test "--clock event rejects a record without a usable @timestamp" {
 	printf '%s\n' '{"@timestamp":"2026-11-22T00:00:00.000Z"}' '{"x":1}' '{"@timestamp":"yesterday"}' > in
 	run -0 --separate-stderr rate-gate -c event -l 5 -w 1m -r rej < in
