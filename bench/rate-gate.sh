@@ -46,10 +46,16 @@ if [ $have_rg = 1 ]; then
 	measure "$rgname embedded" json "$DATA/ndjson.log" --target-lps 1000000 --any-lines -- \
 		"$RG" $RG_ARGS
 fi
-if [ $have_mawk = 1 ] && ! part event-decode; then
-	# The floor of line I/O on this file (the event-decode part has it too).
-	measure "mawk {print}" json "$DATA/ndjson.log" -- mawk '{print}'
-fi
+
+# stop_redis: stop the private server (if it runs) and remove its directory.
+stop_redis() {
+	if [ -n "${rdir:-}" ] && [ -f "$rdir/redis.pid" ]; then
+		kill "$(cat "$rdir/redis.pid")" 2>/dev/null || true
+		i=0
+		while [ $i -lt 100 ] && [ -f "$rdir/redis.pid" ]; do sleep 0.05; i=$((i + 1)); done
+	fi
+	[ -z "${rdir:-}" ] || rm -rf "$rdir"
+}
 
 redis_ok=0
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -76,7 +82,8 @@ elif [ $have_rg = 1 ]; then
 	fi
 fi
 if [ $redis_ok = 1 ]; then
-	trap 'kill "$(cat "$rdir/redis.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$rdir"; rm -f "$results" "$extra"' EXIT
+	# shellcheck disable=SC2064
+	trap "stop_redis; rm -f '$results' '$extra'" EXIT
 	url=unix://$sock
 	# shellcheck disable=SC2086
 	measure "$rgname redis -e tag" json "$DATA/ndjson.log" --target-lps 100000 \
@@ -112,6 +119,4 @@ if [ $have_rg = 1 ]; then
 		latency "$rgname redis" "$RG" $RG_ARGS -R "$url" -p lat: -e tag
 	fi
 fi
-if [ $redis_ok = 1 ]; then
-	kill "$(cat "$rdir/redis.pid")" 2>/dev/null || true
-fi
+stop_redis

@@ -164,6 +164,7 @@ if [ $have_jq = 1 ] && part event-decode; then
 		-- jq -c .
 fi
 if [ $have_mawk = 1 ]; then
+	# The floor of line I/O on ndjson.log, for both programs' rows.
 	measure "mawk {print}" json "$DATA/ndjson.log" -- mawk '{print}'
 fi
 
