@@ -522,6 +522,21 @@ stop_fifo() {
 	[[ $stderr == *"unavailable"*"treated as exceeding"* ]]
 }
 
+@test "--fail closed with --divert, Redis killed mid-stream: stdout and the divert file together are the input" {
+	start_fifo -l 3 -w 1m -R "$RURL" -p "$P" -F closed -d div
+	seq -f '{"n":%g}' 1 5 >&7
+	wait_lines div 2
+	redis_kill9
+	seq -f '{"n":%g}' 6 10 >&7
+	wait_lines div 7
+	redis_restart
+	stop_fifo
+	[ "$status" -eq 0 ]
+	assert_equal "$(cat out)" "$(seq -f '{"n":%g}' 1 3)"
+	assert_equal "$(cat div)" "$(seq -f '{"n":%g}' 4 10)"
+	grep -q 'treated as exceeding' err
+}
+
 @test "--fail local limits in process with --local-limit while Redis is down" {
 	run -0 --separate-stderr rate-gate -l 100 -w 1m -R "unix://$BATS_TEST_TMPDIR/none.sock" -F local --local-limit 3 -e tag -a < <(records 5)
 	run jq -c '[.rate.allowed, .rate.degraded, .rate.limit]' <<<"$output"

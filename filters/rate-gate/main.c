@@ -372,7 +372,7 @@ open_redis(struct state *st)
 		return EXIT_CONFIG;
 	}
 	st->remote = true;
-	switch (remote_connect(&st->rem, &e)) {
+	switch (remote_connect(&st->rem, !st->o.require_redis, &e)) {
 	case REDIS_UP:
 		return 0;
 	case REDIS_DENIED:

@@ -57,6 +57,7 @@ parse(struct state *st, const char *s, size_t n, uint64_t lineno, struct rec *r,
 	}
 	r->len = n;
 	r->lineno = lineno;
+	r->t_us = 0;		/* --clock wall: the deciding side stamps it */
 	r->close = n - 1;
 	while (s[r->close] != '}')
 		r->close--;

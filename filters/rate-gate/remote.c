@@ -260,12 +260,12 @@ connect_within(struct remote *r, int64_t ms, struct sl_err *e)
 }
 
 enum redis_status
-remote_connect(struct remote *r, struct sl_err *e)
+remote_connect(struct remote *r, bool say, struct sl_err *e)
 {
 	enum redis_status st = connect_within(r, r->timeout_ms, e);
 
-	if (st != REDIS_UP) {
-		r->away = false;
+	if (st == REDIS_DOWN) {
+		r->away = !say;		/* already "said": no message */
 		away(r, true);
 	}
 	return st;

@@ -98,9 +98,11 @@ int remote_init(struct remote *r, const char *url, int timeout_ms,
     const char *fail_desc, struct sl_err *e);
 void remote_free(struct remote *r);
 
-/* Connect now (at start).  Returns REDIS_UP, REDIS_DOWN or REDIS_DENIED
- * (a wrong password: not worth retrying), with e saying why. */
-enum redis_status remote_connect(struct remote *r, struct sl_err *e);
+/* Connect now (at start).  Returns REDIS_UP, REDIS_DOWN (say: tell the
+ * operator that records go by --fail meanwhile; retries follow) or
+ * REDIS_DENIED (a wrong password: not worth retrying), with e saying
+ * why. */
+enum redis_status remote_connect(struct remote *r, bool say, struct sl_err *e);
 
 /* Send b's requests as one call (connecting first when the backoff
  * allows) and return without waiting, so the next batch can be read and

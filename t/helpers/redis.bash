@@ -12,8 +12,11 @@
 redis_start() {
 	local dir=${1:-${BATS_FILE_TMPDIR:?}}/redis
 	[ $# -gt 0 ] && shift
-	REDIS_ARGS=("$@")
 	mkdir -p "$dir"
+	# Kept in a file, not an array: arrays set in setup_file do not reach
+	# the tests, and redis_restart runs in a test.
+	: > "$dir/args"
+	[ $# -eq 0 ] || printf '%s\n' "$@" > "$dir/args"
 	REDIS_DIR=$dir
 	REDIS_SOCK=$dir/redis.sock
 	REDIS_URL=unix://$REDIS_SOCK
@@ -21,7 +24,7 @@ redis_start() {
 	redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
 		--save '' --appendonly no --daemonize yes \
 		--pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
-		"${REDIS_ARGS[@]}" >/dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- || return 1
+		"$@" >/dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- || return 1
 	redis_wait
 }
 
@@ -49,7 +52,9 @@ redis_kill9() {
 
 # redis_restart: start again on the same socket, with the same arguments.
 redis_restart() {
-	redis_start "$(dirname "$REDIS_DIR")" "${REDIS_ARGS[@]}"
+	local args=()
+	mapfile -t args < "$REDIS_DIR/args"
+	redis_start "$(dirname "$REDIS_DIR")" "${args[@]}"
 }
 
 redis_stop() {
