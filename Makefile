@@ -39,6 +39,7 @@ SL_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 PKGS_common       := jansson libpcre2-8 yaml-0.1
 PKGS_event-decode := $(PKGS_common)
 PKGS_anomaly-detect := $(PKGS_common)
+PKGS_rate-gate    := $(PKGS_common) hiredis
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -111,7 +112,7 @@ $(FUZZ_DIR)/fuzz-%: t/fuzz/fuzz-%.c $(COMMON_SRC) $(wildcard common/*.h) \
 		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 		-DSLUICE_VERSION='"$(VERSION)"' -Icommon -Ifilters/anomaly-detect \
 		$(call pkg_cflags,$(PKGS_common)) -o $@ $< $(COMMON_SRC) $(FUZZ_LINK) \
-		$(call pkg_libs,$(PKGS_common))
+		$(call pkg_libs,$(PKGS_common) hiredis)
 
 fuzz: $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run.sh $(FUZZERS)

@@ -1,9 +1,12 @@
 #!/bin/sh
-# run.sh - benchmark bin/event-decode against mawk and jq on generated logs.
-# Called by `make bench` (after `make all`) from the project root; see
-# bench/README.md.
+# run.sh - benchmark bin/event-decode against mawk and jq on generated logs,
+# and bin/rate-gate (embedded, and through a private Redis) beside
+# redis-benchmark (bench/rate-gate.sh).  Called by `make bench` (after
+# `make all`) from the project root; see bench/README.md.
 #
 # Environment:
+#   BENCH_ONLY      event-decode, anomaly-detect or rate-gate: run only that part
+#                   (default: all)
 #   BENCH_LINES     lines per generated file (default 1000000)
 #   BENCH_RUNS      timed runs per command; the median is reported (default 5)
 #   BENCH_SEED      generator seed (default 1)
@@ -14,7 +17,11 @@
 #   ANOMALY_DETECT  likewise (default bin/anomaly-detect)
 #   PYTHON          python3 to run gen.py and measure.py with (default python3)
 #
-#   BENCH_STRICT    1: exit 1 when event-decode misses a target (default 0)
+#   RATE_GATE       the rate-gate under test (default bin/rate-gate)
+#   BENCH_REDIS_CPU CPU for the private redis-server (default 1; empty: not pinned)
+#   BENCH_LAT_N     records sent one at a time for the latency rows (default 2000)
+#
+#   BENCH_STRICT    1: exit 1 when a program misses a target (default 0)
 #
 # Exit status: 0 when every command ran and wrote one line per input line
 # (and, with BENCH_STRICT=1, every target was met); 1 otherwise; 2 when the
@@ -32,7 +39,13 @@ ED=${EVENT_DECODE:-bin/event-decode}
 PY=${PYTHON:-python3}
 DATA=bench/data
 
+ONLY=${BENCH_ONLY:-}
+
 die() { echo "bench: $*" >&2; exit 2; }
+
+case $ONLY in ''|event-decode|anomaly-detect|rate-gate) ;; *) die "BENCH_ONLY must be event-decode, anomaly-detect or rate-gate" ;; esac
+# part NAME: is NAME's part of the benchmark to run?
+part() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
 case $LINES in ''|*[!0-9]*) die "BENCH_LINES must be a positive integer" ;; esac
 case $RUNS in ''|*[!0-9]*) die "BENCH_RUNS must be a positive integer" ;; esac
@@ -64,8 +77,10 @@ gen() {
 	echo "$want" >"$f.stamp"
 }
 
-gen combined
-gen sshd
+if part event-decode; then
+	gen combined
+	gen sshd
+fi
 gen ndjson
 
 # The slice of the ndjson file that jq gets (jq is slow).
@@ -120,12 +135,13 @@ have_mawk=1; command -v mawk >/dev/null 2>&1 || { have_mawk=0; echo "bench: mawk
 have_jq=1; command -v jq >/dev/null 2>&1 || { have_jq=0; echo "bench: jq not found (make deps): its row is skipped" >&2; }
 
 edname=$(basename "$ED")
+part event-decode || have_ed=skip
 
 if [ $have_ed = 1 ]; then
 	measure "$edname" combined "$DATA/combined.log" \
 		--target-lps 1000000 --target-rss-mib $RSS_MIB -- "$ED" -f combined
 fi
-if [ $have_mawk = 1 ]; then
+if [ $have_mawk = 1 ] && part event-decode; then
 	measure "mawk -f combined.awk" combined "$DATA/combined.log" -- mawk -f bench/combined.awk
 	measure "mawk {print}" combined "$DATA/combined.log" -- mawk '{print}'
 fi
@@ -134,7 +150,7 @@ if [ $have_ed = 1 ]; then
 	measure "$edname" sshd "$DATA/sshd.log" \
 		--target-lps 1000000 --target-rss-mib $RSS_MIB -- "$ED" -f sshd
 fi
-if [ $have_mawk = 1 ]; then
+if [ $have_mawk = 1 ] && part event-decode; then
 	measure "mawk -f sshd.awk" sshd "$DATA/sshd.log" -- mawk -f bench/sshd.awk
 	measure "mawk {print}" sshd "$DATA/sshd.log" -- mawk '{print}'
 fi
@@ -143,32 +159,42 @@ if [ $have_ed = 1 ]; then
 	measure "$edname" json "$DATA/ndjson.log" \
 		--target-lps 1500000 --target-rss-mib $RSS_MIB -- "$ED" -f json
 fi
-if [ $have_jq = 1 ]; then
+if [ $have_jq = 1 ] && part event-decode; then
 	measure "jq -c . (slice)" json "$slice" \
 		--note "jq ran on the first $JQ_LINES lines only; its per-line figures (lines/s, MB/s) compare directly, its wall and CPU s are for the slice" \
 		-- jq -c .
 fi
 if [ $have_mawk = 1 ]; then
+	# The floor of line I/O on ndjson.log, for both programs' rows.
 	measure "mawk {print}" json "$DATA/ndjson.log" -- mawk '{print}'
 fi
 
 # anomaly-detect over the same events: 30 hand-written rules and 500
 # (bench/rules.py), beside jq doing the work of one of the 30 (health-down).
 AD=${ANOMALY_DETECT:-bin/anomaly-detect}
-if [ -x "$AD" ]; then
+if ! part anomaly-detect; then
+	:
+elif [ -x "$AD" ]; then
 	"$PY" bench/rules.py 30 >"$DATA/rules30.yaml" || die "rules.py failed"
 	"$PY" bench/rules.py 500 >"$DATA/rules500.yaml" || die "rules.py failed"
-	measure "anomaly-detect, 30 rules" events "$DATA/ndjson.log" --filter \
+	measure "anomaly-detect, 30 rules" events "$DATA/ndjson.log" --any-lines \
 		--target-lps 1000000 --target-rss-mib 50 -- "$AD" -r "$DATA/rules30.yaml"
-	measure "anomaly-detect, 500 rules" events "$DATA/ndjson.log" --filter \
+	measure "anomaly-detect, 500 rules" events "$DATA/ndjson.log" --any-lines \
 		--target-lps 300000 --target-rss-mib 50 -- "$AD" -r "$DATA/rules500.yaml"
 else
 	echo "bench: $AD not found or not executable: its rows are skipped" >&2
 fi
-if [ $have_jq = 1 ]; then
-	measure "jq select, 1 rule (slice)" events "$slice" --filter \
+if part anomaly-detect && [ $have_jq = 1 ]; then
+	measure "jq select, 1 rule (slice)" events "$slice" --any-lines \
 		--note "jq ran on the first $JQ_LINES lines only: select(.url.original == \"/healthz\" and .http.response.status_code != 200)" \
 		-- jq -c 'select(.url.original == "/healthz" and .http.response.status_code != 200)'
+fi
+
+# rate-gate: its rows, the Redis ceiling and the latency lines ($extra).
+extra=$(mktemp "${TMPDIR:-/tmp}/sluice-bench-extra.XXXXXX")
+trap 'rm -f "$results" "$extra"' EXIT
+if part rate-gate; then
+	. bench/rate-gate.sh
 fi
 
 # Report.
@@ -181,14 +207,31 @@ rss_how="peak RSS from GNU time"
 echo "runs: $RUNS timed (+1 untimed check) per row, median shown; $([ -n "$pin" ] && echo "pinned with taskset $pin" || echo "not pinned"); input on stdin from bench/data (page cache), output to /dev/null; $rss_how"
 ed_state=${ed_version:+ ($ed_version)}
 [ $have_ed = 1 ] || ed_state=" (NOT FOUND: its rows are missing)"
-echo "program under test: $ED$ed_state; peers: $(mawk -W version 2>&1 | head -n 1), $(jq --version 2>&1)"
-echo "files: $(for k in combined sshd ndjson; do printf '%s.log %s MB  ' "$k" $(( $(wc -c <"$DATA/$k.log") / 1000000 )); done)"
-echo "targets (event-decode): combined, sshd >= 1,000,000 lines/s; json >= 1,500,000 lines/s (by wall clock); max RSS < $RSS_MIB MiB"
-echo "targets (anomaly-detect): 30 rules >= 1,000,000 events/s, 500 rules >= 300,000 events/s; max RSS < 50 MiB"
+if part event-decode; then
+	echo "program under test: $ED$ed_state; peers: $(mawk -W version 2>&1 | head -n 1), $(jq --version 2>&1)"
+	echo "files: $(for k in combined sshd ndjson; do printf '%s.log %s MB  ' "$k" $(( $(wc -c <"$DATA/$k.log") / 1000000 )); done)"
+	echo "targets (event-decode): combined, sshd >= 1,000,000 lines/s; json >= 1,500,000 lines/s (by wall clock); max RSS < $RSS_MIB MiB"
+fi
+if part rate-gate; then
+	echo "program under test: $RG${rg_version:+ ($rg_version)}; $(redis-server --version 2>/dev/null | cut -d' ' -f1-3); file: ndjson.log $(( $(wc -c <"$DATA/ndjson.log") / 1000000 )) MB"
+	echo "targets (rate-gate, one core): embedded >= 1,000,000 records/s; through Redis >= 100,000 records/s; one record at a time p99 < 1 ms"
+fi
+if part anomaly-detect; then
+	echo "program under test: $AD; peer: $(jq --version 2>&1) doing one of the 30 rules"
+	echo "targets (anomaly-detect): 30 rules >= 1,000,000 events/s, 500 rules >= 300,000 events/s; max RSS < 50 MiB"
+fi
 echo
 [ -s "$results" ] || die "nothing was measured"
 status=0
 "$PY" bench/measure.py report "$results" >"$DATA/results.txt" || status=$?
+if [ -s "$extra" ]; then
+	{ echo; cat "$extra"; } >>"$DATA/results.txt"
+	if grep -q 'ERROR' "$extra"; then
+		status=2
+	elif grep -q 'FAIL' "$extra" && [ "$status" -eq 0 ]; then
+		status=1
+	fi
+fi
 cat "$DATA/results.txt"
 case $status in
 0) ;;
@@ -198,5 +241,8 @@ case $status in
 esac
 if [ $have_ed = 0 ]; then
 	echo; echo "bench: $ED was not found, so it was not measured"; status=1
+fi
+if [ "${have_rg:-1}" = 0 ]; then
+	echo; echo "bench: $RG was not found, so it was not measured"; status=1
 fi
 exit $status

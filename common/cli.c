@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0"
@@ -83,6 +84,15 @@ cli_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 	}
 	*out = v;
 	return 0;
+}
+
+int
+cli_choice(const char *arg, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	return -1;
 }
 
 void

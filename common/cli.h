@@ -29,6 +29,10 @@ int cli_number(const char *s, long long min, long long max, long long *out,
 int cli_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     const char **why);
 
+/* The index of arg in names (a NULL-terminated list of the words an
+ * option takes), or -1 when it is none of them. */
+int cli_choice(const char *arg, const char *const *names);
+
 /* Print "program (sluice) VERSION" on stdout. */
 void cli_version(void);
 

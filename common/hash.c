@@ -77,9 +77,8 @@ hash128_u64(struct hash128 *h, uint64_t v)
 	h->hi = b ^ rotl(h->lo, 17);
 }
 
-/* The finished two lanes of h. */
-static void
-finish(struct hash128 h, uint64_t total, uint64_t *pa, uint64_t *pb)
+struct hash128
+hash128_final(struct hash128 h, uint64_t total)
 {
 	uint64_t a = h.lo ^ total, b = h.hi ^ (total * P3);
 
@@ -89,26 +88,24 @@ finish(struct hash128 h, uint64_t total, uint64_t *pa, uint64_t *pb)
 	b = fmix64(b);
 	a += b;
 	b += a;
-	*pa = a;
-	*pb = b;
+	struct hash128 r = { a, b };
+	return r;
 }
 
 uint64_t
 hash64(const void *p, size_t n, uint64_t seed)
 {
 	struct hash128 h = hash128_seed(seed);
-	uint64_t a, b;
 	hash128_update(&h, p, n);
-	finish(h, n, &a, &b);
-	return a;
+	return hash128_final(h, n).lo;
 }
 
 void
 hash128_hex(struct hash128 h, uint64_t total, char out[32])
 {
-	uint64_t a, b;
+	struct hash128 f = hash128_final(h, total);
+	uint64_t a = f.lo, b = f.hi;
 
-	finish(h, total, &a, &b);
 	/* Two hex digits per byte, from the low end, filling backwards. */
 	static const char pairs[] =
 	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

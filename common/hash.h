@@ -24,8 +24,10 @@ void hash128_update(struct hash128 *h, const void *p, size_t n);
  * host): hash128_update() of those bytes, without the byte shuffling. */
 void hash128_u64(struct hash128 *h, uint64_t v);
 
-/* Finish: mixes in the total length given; writes 32 lower-case hex digits
- * (no NUL) to out. */
+/* Finish: mixes in the total length given.  hash128_final() gives the
+ * two words; hash128_hex() writes them as 32 lower-case hex digits (no
+ * NUL) to out, lo first. */
+struct hash128 hash128_final(struct hash128 h, uint64_t total);
 void hash128_hex(struct hash128 h, uint64_t total, char out[32]);
 
 /* One finished 64-bit hash of p[0, n), for hash tables. */

@@ -135,6 +135,21 @@ reject_long_chunk(struct reject *rj, const char *p, size_t n)
 }
 
 int
+reject_long_step(struct reject *rj, bool *open, uint64_t lineno, const char *why,
+    const char *p, size_t n, bool more, uint64_t total)
+{
+	if (!*open) {
+		*open = true;
+		reject_long_begin(rj, lineno, why);
+	}
+	reject_long_chunk(rj, p, n);
+	if (more)
+		return 0;
+	*open = false;
+	return reject_long_end(rj, total);
+}
+
+int
 reject_long_end(struct reject *rj, uint64_t total)
 {
 	if (rj->path != NULL) {

@@ -46,6 +46,13 @@ void reject_long_begin(struct reject *rj, uint64_t lineno, const char *why);
 void reject_long_chunk(struct reject *rj, const char *p, size_t n);
 int reject_long_end(struct reject *rj, uint64_t total);
 
+/* One NDJSON_LONG chunk (see ndjson.h) of the line numbered lineno: the
+ * first chunk of a line begins its reject record, the last (more false)
+ * ends it; *open says whether a line is being rejected.  Returns 0, or -1
+ * when the line ended and --strict says stop. */
+int reject_long_step(struct reject *rj, bool *open, uint64_t lineno,
+    const char *why, const char *p, size_t n, bool more, uint64_t total);
+
 /* Write out buffered reject records.  0, or -1 with errno. */
 int reject_flush(struct reject *rj);
 /* Reopen the file (after logrotate moved it).  0 or -1 with e filled. */

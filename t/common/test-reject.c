@@ -258,6 +258,57 @@ test_no_file(void)
 	reject_close(&rj);
 }
 
+static int
+strict_long_steps(struct reject *rj)
+{
+	bool open = false;
+
+	if (reject_long_step(rj, &open, 11, "line too long", "ab", 2, true, 2) != 0 || !open)
+		return 99;
+	return reject_long_step(rj, &open, 11, "line too long", "cd", 2, false, 4);
+}
+
+static void
+test_long_step(void)
+{
+	struct reject rj;
+	struct sl_err e;
+	bool open = false;
+	const char *path = in_dir("steps.ndjson");
+
+	reject_open(&rj, path, false, &e);
+	is_int(reject_long_step(&rj, &open, 4, "line too long", "xy", 2, true, 2), 0,
+	    "reject_long_step: a first chunk says go on");
+	ok(open, "  and leaves the line open");
+	is_int(reject_long_step(&rj, &open, 4, "line too long", "z", 1, false, 3), 0,
+	    "  the last chunk says go on");
+	ok(!open, "  and closes the line");
+	is_int(reject_long_step(&rj, &open, 5, "line too long", "one", 3, false, 3), 0,
+	    "a line in one chunk begins and ends in one step");
+	reject_close(&rj);
+
+	struct records r;
+	load(path, &r);
+	ok(r.n == 2 && json_integer_value(field(r.rec[0], "line")) == 4 &&
+	    json_integer_value(field(r.rec[0], "bytes")) == 3 &&
+	    json_integer_value(field(r.rec[1], "line")) == 5,
+	    "each long line is one record with its number and length");
+	if (r.n >= 1) {
+		long n;
+		unsigned char *b = decoded(r.rec[0], &n);
+		is_mem(b, n < 0 ? 0 : (size_t)n, "xyz", 3, "  and its bytes, all chunks joined");
+		free(b);
+	}
+	unload(&r);
+	unlink(path);
+
+	reject_open(&rj, path, true, &e);
+	is_int(quietly(strict_long_steps, &rj), -1,
+	    "with --strict the step that ends a long line says stop");
+	reject_close(&rj);
+	unlink(path);
+}
+
 static void
 test_reopen(void)
 {
@@ -303,6 +354,7 @@ main(void)
 	test_strict();
 	test_no_file();
 	test_reopen();
+	test_long_step();
 	rmdir(dir);
 	return done();
 }
