@@ -15,6 +15,12 @@ clock_wall_us(void)
 }
 
 int64_t
+clock_wall_ms(void)
+{
+	return clock_wall_us() / 1000;
+}
+
+int64_t
 clock_mono_ms(void)
 {
 	struct timespec ts;

@@ -12,6 +12,10 @@
 /* Microseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t clock_wall_us(void);
 
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME), the unit of event
+ * times. */
+int64_t clock_wall_ms(void);
+
 /* Milliseconds of CLOCK_MONOTONIC: only differences mean anything. */
 int64_t clock_mono_ms(void);
 

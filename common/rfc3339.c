@@ -60,14 +60,6 @@ clock_text(char out[RFC3339_LEN], int64_t rem)
 	out[23] = 'Z';
 }
 
-int64_t
-rfc3339_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 rfc3339_format(int64_t ms, char out[RFC3339_LEN])
 {

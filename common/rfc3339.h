@@ -18,9 +18,6 @@
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
-/* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
-int64_t rfc3339_now_ms(void);
-
 /* Write ms as RFC3339_LEN characters (no NUL).  Years outside 0..9999 are
  * clamped to that range. */
 void rfc3339_format(int64_t ms, char out[RFC3339_LEN]);

@@ -7,6 +7,7 @@
  * validation pass plus work proportional to the fields the program reads.
  */
 #include "scan.h"
+#include "jstr.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,7 +137,7 @@ walk(const struct scan *sc, int at, const char *k, size_t klen)
 	if (memchr(k, '\\', klen) != NULL) {
 		if (klen > sizeof(tmp))
 			return -1;
-		klen = scan_unescape(k, klen, tmp);
+		klen = jstr_unescape(k, klen, tmp);
 		k = tmp;
 	}
 	for (;;) {
@@ -148,89 +149,6 @@ walk(const struct scan *sc, int at, const char *k, size_t klen)
 		klen -= len + 1;
 		k = dot + 1;
 	}
-}
-
-static unsigned
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (unsigned)(c - '0');
-	return (unsigned)((c | 0x20) - 'a' + 10);
-}
-
-static unsigned
-hex4(const char *s)
-{
-	return hexval(s[0]) << 12 | hexval(s[1]) << 8 | hexval(s[2]) << 4 | hexval(s[3]);
-}
-
-static size_t
-put_utf8(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xc0 | c >> 6);
-		o[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xe0 | c >> 12);
-		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | c >> 18);
-	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
-size_t
-scan_unescape(const char *s, size_t n, char *out)
-{
-	size_t i = 0, o = 0;
-	while (i < n) {
-		const char *bs = memchr(s + i, '\\', n - i);
-		size_t run = bs ? (size_t)(bs - (s + i)) : n - i;
-		memmove(out + o, s + i, run);
-		o += run;
-		i += run;
-		if (i >= n)
-			break;
-		char c = s[i + 1];
-		i += 2;
-		switch (c) {
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'u': {
-			uint32_t cp = hex4(s + i);
-			i += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= n && s[i] == '\\' &&
-			    s[i + 1] == 'u') {
-				uint32_t lo = hex4(s + i + 2);
-				if (lo >= 0xdc00 && lo < 0xe000) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					i += 6;
-				}
-			}
-			if (cp >= 0xd800 && cp < 0xe000)
-				cp = 0xfffd;	/* a lone surrogate */
-			o += put_utf8(out + o, cp);
-			break;
-		}
-		default:	/* '"', '\\', '/' */
-			out[o++] = c;
-			break;
-		}
-	}
-	return o;
 }
 
 static void
@@ -246,7 +164,7 @@ fill(struct scan *sc, const struct jscan_member *m, struct sval *v)
 	v->len = m->vlen - 2;
 	if (memchr(v->p, '\\', v->len) != NULL) {
 		char *out = sc->buf + sc->blen;
-		v->len = scan_unescape(v->p, v->len, out);
+		v->len = jstr_unescape(v->p, v->len, out);
 		v->p = out;
 		sc->blen += v->len;
 	}
@@ -359,7 +277,7 @@ scan_element(const char *arr, size_t n, size_t *pos, struct sval *v, char *buf,
 		v->p = arr + start + 1;
 		v->len = i - start - 2;
 		if (v->len <= cap && memchr(v->p, '\\', v->len) != NULL) {
-			v->len = scan_unescape(v->p, v->len, buf);
+			v->len = jstr_unescape(v->p, v->len, buf);
 			v->p = buf;
 		}
 	} else if (c == '{' || c == '[') {

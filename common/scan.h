@@ -67,11 +67,6 @@ int scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
  * when the record's share (its own length) is used up. */
 char *scan_scratch(struct scan *sc, size_t n);
 
-/* Decode the JSON string text s[0, n) (between the quotes, validated) into
- * out, which has room for n bytes (decoding never lengthens).  Returns the
- * decoded length. */
-size_t scan_unescape(const char *s, size_t n, char *out);
-
 /* The elements of a validated JSON array text, one per call: set *v to
  * the element at *pos (start with *pos = 0) and advance it.  A string
  * with escapes is decoded into buf when it fits in cap bytes, and left as

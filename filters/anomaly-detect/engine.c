@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "hash.h"
 #include "rfc3339.h"
 
@@ -1001,7 +1002,7 @@ engine_save_state(const struct engine *en, const char *path, struct sl_err *e)
 		return err_set(e, path, 0, 0, "out of memory");
 	}
 	json_object_set_new(root, "format", json_string(STATE_FORMAT));
-	json_object_set_new(root, "saved", json_integer(rfc3339_now_ms()));
+	json_object_set_new(root, "saved", json_integer(clock_wall_ms()));
 	for (size_t i = 0; i < en->rs.n; i++) {
 		const struct rule *r = &en->rs.rule[i];
 		json_t *groups = json_array();

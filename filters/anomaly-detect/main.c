@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "duration.h"
 #include "engine.h"
 #include "jw.h"
@@ -154,7 +155,7 @@ static void
 pipeline_error(struct state *st, const struct sl_err *e)
 {
 	char ts[RFC3339_LEN], where[1024];
-	rfc3339_format(rfc3339_now_ms(), ts);
+	rfc3339_format(clock_wall_ms(), ts);
 	err_where(e, where, sizeof(where));
 	jw_obj_open(&st->out);
 	JW_KEY_LIT(&st->out, "@timestamp");
@@ -324,7 +325,7 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 	int64_t ts;
 	const struct sval *t = &st->vals[rs->ts_slot];
 	if (st->o.wall) {
-		ts = rfc3339_now_ms();
+		ts = clock_wall_ms();
 	} else if (t->type == '"' && rfc3339_parse(t->p, t->len, &ts) == 0) {
 		if (ts > st->watermark) {
 			st->watermark = ts;
@@ -339,7 +340,7 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 		 * event time: in a replay it would make every event after it
 		 * late. */
 		st->no_ts++;
-		ts = rfc3339_now_ms();
+		ts = clock_wall_ms();
 	}
 
 	jw_reset(&st->alerts);
@@ -384,7 +385,7 @@ save_state(struct state *st)
 static void
 timers(struct state *st)
 {
-	int64_t now = rfc3339_now_ms();
+	int64_t now = clock_wall_ms();
 	if (now < st->next_tick)
 		return;
 	st->next_tick = now + TICK_MS;
@@ -436,19 +437,15 @@ run(struct state *st)
 				timers(st);
 			break;
 		case NDJSON_LONG:
-			st->lines++;
 			if (!st->in_long) {
-				st->in_long = true;
+				st->lines++;
 				st->rejected++;
-				reject_long_begin(&st->rj, r->lineno, "line longer than --max-line");
 			}
-			reject_long_chunk(&st->rj, r->line, r->len);
-			if (!r->more) {
-				st->in_long = false;
-				if (reject_long_end(&st->rj, r->long_total) != 0) {
-					st->status = EXIT_DATAERR;
-					st->stop = true;
-				}
+			if (reject_long_step(&st->rj, &st->in_long, r->lineno,
+			    "line longer than --max-line", r->line, r->len, r->more,
+			    r->long_total) != 0) {
+				st->status = EXIT_DATAERR;
+				st->stop = true;
 			}
 			break;
 		case NDJSON_IDLE:
@@ -490,8 +487,10 @@ static int
 parse_options(struct state *st, int argc, char **argv)
 {
 	struct opts *o = &st->o;
+	static const char *const clocks[] = { "event", "wall", NULL };
+	static const char *const emits[] = { "alerts", "all", NULL };
 	const char *why;
-	int c, rc, verbosity = LOG_NORMAL;
+	int c, rc, v, verbosity = LOG_NORMAL;
 
 	o->max_groups = 100000;
 	o->max_line = NDJSON_DEFAULT_MAX_LINE;
@@ -504,15 +503,15 @@ parse_options(struct state *st, int argc, char **argv)
 		switch (c) {
 		case 'c': o->check = true; break;
 		case 'C':
-			if (strcmp(optarg, "event") != 0 && strcmp(optarg, "wall") != 0)
+			if ((v = cli_choice(optarg, clocks)) < 0)
 				return cli_usage_error("--clock %s: event or wall", optarg);
-			o->wall = strcmp(optarg, "wall") == 0;
+			o->wall = v == 1;
 			break;
 		case 'D': o->dump = true; break;
 		case 'e':
-			if (strcmp(optarg, "alerts") != 0 && strcmp(optarg, "all") != 0)
+			if ((v = cli_choice(optarg, emits)) < 0)
 				return cli_usage_error("--emit %s: alerts or all", optarg);
-			o->emit_all = strcmp(optarg, "all") == 0;
+			o->emit_all = v == 1;
 			break;
 		case 'g':
 			if (cli_number(optarg, 1, 100000000, &o->max_groups, &why) != 0)
@@ -645,7 +644,7 @@ main(int argc, char **argv)
 		cleanup(&st);
 		return EXIT_IOERR;
 	}
-	int64_t now = rfc3339_now_ms();
+	int64_t now = clock_wall_ms();
 	st.next_tick = now + TICK_MS;
 	st.next_watch = now + WATCH_MS;
 	st.next_save = now + st.o.state_interval;

@@ -9,6 +9,7 @@
  * find it.
  */
 #include "formats.h"
+#include "clock.h"
 #include "jscan.h"
 
 #include <stdlib.h>
@@ -170,7 +171,7 @@ splice(struct jw *w, const char *s, size_t n, const struct json_extra *x,
 	w->after_key = false;
 	if (!has.timestamp) {
 		char ts[RFC3339_LEN];
-		rfc3339_format_cached(x->tsc, rfc3339_now_ms(), ts);
+		rfc3339_format_cached(x->tsc, clock_wall_ms(), ts);
 		JW_KEY_LIT(w, "@timestamp");
 		jw_str_plain(w, ts, RFC3339_LEN);
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "formats.h"
 #include "hash.h"
 #include "log.h"
@@ -230,7 +231,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 	const char *dataset = st->o.source ? st->o.source : ev->dataset;
 	char *ts = st->ts, *id = st->id;
 
-	rfc3339_format_cached(&st->tsc, ev->has_ts ? ev->ts : rfc3339_now_ms(), ts);
+	rfc3339_format_cached(&st->tsc, ev->has_ts ? ev->ts : clock_wall_ms(), ts);
 	event_id(st, dataset, lineno, s, n, id);
 	ev->f[SLOT_TS].type = V_PLAIN;
 	ev->f[SLOT_TS].v = ts;
@@ -559,19 +560,15 @@ run(struct state *st, int fd)
 				flush(st);
 			break;
 		case NDJSON_LONG:
-			st->lines++;
 			if (!st->in_long) {
-				st->in_long = true;
+				st->lines++;
 				st->rejected++;
-				reject_long_begin(&st->rj, r->lineno, "line longer than --max-line");
 			}
-			reject_long_chunk(&st->rj, r->line, r->len);
-			if (!r->more) {
-				st->in_long = false;
-				if (reject_long_end(&st->rj, r->long_total) != 0) {
-					st->status = EXIT_DATAERR;
-					st->stop = true;
-				}
+			if (reject_long_step(&st->rj, &st->in_long, r->lineno,
+			    "line longer than --max-line", r->line, r->len, r->more,
+			    r->long_total) != 0) {
+				st->status = EXIT_DATAERR;
+				st->stop = true;
 			}
 			break;
 		case NDJSON_IDLE:
@@ -724,7 +721,7 @@ main(int argc, char **argv)
 		cleanup(&st);
 		return EXIT_IOERR;
 	}
-	st.c.now_ms = rfc3339_now_ms();
+	st.c.now_ms = clock_wall_ms();
 
 	if (optind >= argc) {
 		run(&st, STDIN_FILENO);
