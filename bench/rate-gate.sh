@@ -112,6 +112,10 @@ if [ $redis_ok = 1 ]; then
 fi
 
 if [ $have_rg = 1 ]; then
+	# The floor: the same two pipe hops through cat, which does nothing.
+	# On a shared VM its p99 alone can pass 1 ms; what rate-gate adds is
+	# its own p99 beside this one, measured in the same run.
+	latency "cat (the pipe floor)" cat
 	# shellcheck disable=SC2086
 	latency "$rgname embedded" "$RG" $RG_ARGS -e tag
 	if [ $redis_ok = 1 ]; then
