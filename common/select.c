@@ -249,20 +249,42 @@ field_ip(struct sval *v)
 static const char *
 lower_copy(const struct select *s, struct sval *v)
 {
-	size_t i = 0;
-	while (i < v->len && (unsigned char)(v->p[i] - 'A') > 'Z' - 'A')
-		i++;
-	if (i == v->len) {
-		v->lower = v->p;
-	} else {
-		char *low = scan_scratch(s->scan, v->len);
-		if (low != NULL) {
-			memcpy(low, v->p, i);
-			for (; i < v->len; i++)
-				low[i] = (char)lower((unsigned char)v->p[i]);
-		}
-		v->lower = low;
+	size_t i = 0, n = v->len;
+	const char *p = v->p;
+#ifdef __SSE2__
+	/* Capitals are the bytes above '@' and below '['; signed compares
+	 * are right for them, since both bounds are ASCII. */
+	const __m128i at = _mm_set1_epi8('A' - 1), bracket = _mm_set1_epi8('Z' + 1);
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, at), _mm_cmplt_epi8(x, bracket));
+		if (_mm_movemask_epi8(up) != 0)
+			break;
 	}
+#endif
+	while (i < n && (unsigned char)(p[i] - 'A') > 'Z' - 'A')
+		i++;
+	if (i == n) {
+		v->lower = p;	/* no capitals: the text is its own lower case */
+		v->known |= SVAL_LOWER;
+		return v->lower;
+	}
+	char *low = scan_scratch(s->scan, n);
+	if (low != NULL) {
+		memcpy(low, p, i);
+#ifdef __SSE2__
+		const __m128i bit = _mm_set1_epi8(0x20);
+		for (; i + 16 <= n; i += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, at), _mm_cmplt_epi8(x, bracket));
+			_mm_storeu_si128((__m128i *)(void *)(low + i),
+			    _mm_or_si128(x, _mm_and_si128(up, bit)));
+		}
+#endif
+		for (; i < n; i++)
+			low[i] = (char)lower((unsigned char)p[i]);
+	}
+	v->lower = low;
 	v->known |= SVAL_LOWER;
 	return v->lower;
 }

@@ -250,6 +250,12 @@ test_contains(void)
 	NO("where: {f|contains|cased: 'XYZ0'}", rec, "a needle running past the end is not found");
 	NO("where: {f|contains|cased: 'ab0'}", rec, "first and last bytes right, middle wrong");
 	YES("where: {f|contains: 'XYZ'}", rec, "contains ignores case on a long field");
+	YES("where: {f: '0123456789abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz'}", rec,
+	    "a long field with capitals only past sixteen bytes is lower-cased whole");
+	YES("where: {f: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ'}", rec,
+	    "and a capitalised pattern compares the same");
+	YES("where: {g: 'é@[`{a'}", "{\"g\":\"é@[`{A\"}",
+	    "only A to Z are folded: é, @, [, ` and { stay as they are");
 	NO("where: {f|contains|cased: 'xyz0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'}",
 	    rec, "a needle longer than the field");
 }
