@@ -149,7 +149,7 @@ bad_rule() {	# bad_rule 'YAML' 'expected file:line:col: message part'
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(jq -r '.message' <<<"${lines[0]}")" = "login by ROOT at a" ]
 	[ "$(jq -r '.message' <<<"${lines[1]}")" = "login by root at " ]
-	[ "$(jq -c '[.alert.severity, .alert.count, .alert.events, .rule.type]' <<<"${lines[0]}")" = '["critical",1,["e1"],"match"]' ]
+	[ "$(jq -c '[.alert.severity, .alert.count, .alert.threshold, .alert.window_s, .alert.events, .rule.type]' <<<"${lines[0]}")" = '["critical",1,1,0,["e1"],"match"]' ]
 	echo "$output" | validate alert
 }
 
@@ -499,6 +499,22 @@ wait_for() {	# wait_for FILE PATTERN: up to 4 s
 	exec 7>&-
 	[ -s st ]
 	[ "$(jq -r '.rules.many.groups | length' st)" = 1 ]
+}
+
+@test "--clock wall: time passes on a timer with no input, without a busy loop" {
+	threshold_rule 5 1s
+	start_fifo -r rules.yaml --clock wall
+	ev 1 '"kind":"hit","ip":"a"' >&7
+	kill -USR1 "$pid"
+	wait_for err 'groups 1 '
+	sleep 2.5	# the window ends and the timer forgets the group
+	kill -USR1 "$pid"
+	wait_for err 'groups 0 '
+	# utime + stime in clock ticks (fields 14 and 15): well under a second.
+	ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	exec 7>&-
+	wait "$pid"
+	[ "$ticks" -lt 50 ] || fail "$ticks ticks of CPU while idle"
 }
 
 @test "SIGUSR1 prints one stats line with events, alerts, groups and RSS" {

@@ -422,15 +422,15 @@ write_alert(struct engine *en, const struct fire *f, struct jw *w)
 	jw_obj_close(w);
 	JW_KEY_LIT(w, "count");
 	jw_int(w, f->count);
-	if (r->type == R_THRESHOLD) {
-		JW_KEY_LIT(w, "threshold");
-		jw_int(w, r->threshold);
-		JW_KEY_LIT(w, "window_s");
-		if (r->window_ms % 1000 == 0)
-			jw_int(w, r->window_ms / 1000);
-		else
-			jw_double(w, (double)r->window_ms / 1000.0);
-	}
+	/* DESIGN's alert record has both for every rule: a match rule's
+	 * threshold is 1 and its window 0 (each event fires alone). */
+	JW_KEY_LIT(w, "threshold");
+	jw_int(w, r->threshold);
+	JW_KEY_LIT(w, "window_s");
+	if (r->window_ms % 1000 == 0)
+		jw_int(w, r->window_ms / 1000);
+	else
+		jw_double(w, (double)r->window_ms / 1000.0);
 	JW_KEY_LIT(w, "first");
 	rfc3339_format(f->first, ts);
 	jw_str_plain(w, ts, RFC3339_LEN);

@@ -673,6 +673,7 @@ compile_rule(struct loader *ld, struct ruleset *rs, const struct entry *en,
 			}
 		}
 	} else {
+		r->threshold = 1;	/* each matching event fires alone */
 		if (win != NULL) {
 			fail(ld, win->doc, win->key, "window has no meaning for a match rule");
 			ok = false;
