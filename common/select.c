@@ -373,16 +373,29 @@ value_match(const struct select *s, const struct item *it, const struct pat *p,
 		return p->kind == V_NULL && (it->op == OP_EQ || it->op == OP_GLOB);
 	if (v->type != '[')
 		return scalar_match(s, it, p, v);
+	/* Elements are decoded and lower-cased into buffers of this call,
+	 * not the record's scratch, which many elements times many rules
+	 * would run through; a whole array's length bounds any element. */
+	char local[2][1024], *buf = local[0], *low = local[1], *heap = NULL;
+	if (v->len > sizeof(local[0])) {
+		heap = malloc(2 * v->len);
+		if (heap == NULL)
+			return false;
+		buf = heap;
+		low = heap + v->len;
+	}
 	size_t pos = 0;
 	struct sval e;
-	char buf[256];
-	e.known = 0;
-	while (scan_element(v->p, v->len, &pos, &e, buf, sizeof(buf))) {
-		e.known = 0;
-		if (scalar_match(s, it, p, &e))
-			return true;
+	bool r = false;
+	while (!r && scan_element(v->p, v->len, &pos, &e, buf, v->len)) {
+		e.known = SVAL_LOWER;
+		e.lower = low;
+		for (size_t i = 0; i < e.len; i++)
+			low[i] = (char)lower((unsigned char)e.p[i]);
+		r = scalar_match(s, it, p, &e);
 	}
-	return false;
+	free(heap);
+	return r;
 }
 
 static bool
@@ -817,6 +830,8 @@ gather(const struct select_ctx *cx, const struct ynode *v, bool expand,
 			for (size_t j = 0; j < l->values->n; j++)
 				(*out)[(*n)++] = l->values->item[j];
 		}
+		if (pass == 0 && total == 0)
+			return yerr(e, cx->doc, v, "the lists named here are empty: the condition would match nothing (or, with all, everything)");
 		if (pass == 0) {
 			*out = malloc((total ? total : 1) * sizeof(**out));
 			*n = 0;

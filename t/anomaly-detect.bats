@@ -327,6 +327,67 @@ bad_rule() {	# bad_rule 'YAML' 'expected file:line:col: message part'
 	[ "$got" = "$want" ] || fail "got: $got"
 }
 
+# --- found in review ------------------------------------------------------------------
+
+@test "a replay gives the same alerts whatever number of lines comes between late events" {
+	printf 'rules:\n  - {id: t, type: threshold, where: {act: x}, group_by: [user], threshold: 2, window: 10s}\n' > r.yaml
+	for filler in 100 4200; do
+		{ echo '{"@timestamp":"2026-11-22T00:00:00.000Z","act":"x","user":"a"}'
+		  seq -f '{"@timestamp":"2026-11-22T00:00:30.000Z","act":"x","user":"b%.0f"}' "$filler"
+		  echo '{"@timestamp":"2026-11-22T00:00:05.000Z","act":"x","user":"a"}'; } > in
+		run -0 anomaly-detect -r r.yaml --lateness 1h < in
+		[ "${#lines[@]}" -eq 1 ] || fail "$filler lines between: ${#lines[@]} alerts"
+	done
+}
+
+@test "an event without @timestamp in a replay does not shut its group out of the events after it" {
+	threshold_rule 3 1m
+	{ echo '{"@timestamp":"2020-01-01T00:00:01.000Z","kind":"hit","ip":"a"}'
+	  echo '{"kind":"hit","ip":"a"}'
+	  echo '{"@timestamp":"2020-01-01T00:00:02.000Z","kind":"hit","ip":"a"}'
+	  echo '{"@timestamp":"2020-01-01T00:00:03.000Z","kind":"hit","ip":"a"}'; } > in
+	run -0 anomaly-detect -r rules.yaml < in
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r .alert.count <<<"$output")" = 3 ]
+}
+
+@test "array elements match however many rules compare them, and long escaped ones are decoded" {
+	for i in $(seq 30); do printf '  - {id: r%d, type: match, where: {tags|contains: q%dq}}\n' "$i" "$i"; done |
+		sed '1i rules:' > r.yaml
+	echo '{"tags":["Q30Q"]}' > in
+	run -0 anomaly-detect -r r.yaml --clock wall < in
+	[ "$(jq -r .rule.id <<<"$output")" = r30 ]
+	printf 'rules:\n  - {id: w, type: match, where: {args|contains: "c:\\\\windows"}}\n' > w.yaml
+	printf '{"args":["C:\\\\Windows\\\\x%s"]}\n' "$(head -c 300 /dev/zero | tr '\0' y)" > in2
+	run -0 anomaly-detect -r w.yaml --clock wall < in2
+	[ "$(jq -r .rule.id <<<"$output")" = w ]
+}
+
+@test "a list that expands to nothing is an error, not a condition that matches everything" {
+	bad_rule $'lists: {e: []}\nrules:\n  - {id: a, type: match, where: {user|all|expand: "%e%"}}' \
+		'bad.yaml:3:51: the lists named here are empty'
+}
+
+@test "events before 1970 are not late" {
+	threshold_rule 1 1m
+	echo '{"@timestamp":"1969-12-31T23:00:00.000Z","kind":"hit","ip":"a"}' > in
+	run -0 --separate-stderr anomaly-detect -r rules.yaml < in
+	[ "$(jq -r .alert.first <<<"$output")" = "1969-12-31T23:00:00.000Z" ]
+}
+
+@test "--emit all adds to an alerts array the record has, and never writes the key twice" {
+	threshold_rule 1 1m
+	{ ev 1 '"kind":"hit","ip":"a","alerts":[{"old":1}]'
+	  ev 2 '"kind":"hit","ip":"b","alerts":[ ]'
+	  ev 3 '"kind":"hit","ip":"c","alerts":"x"'; } > in
+	run -0 anomaly-detect -r rules.yaml --emit all < in
+	[ "$(jq -c '[.alerts[0].old, (.alerts | length)]' <<<"${lines[0]}")" = '[1,2]' ]
+	[ "$(jq -c '.alerts | length' <<<"${lines[1]}")" = 1 ]
+	[ "$(jq -c '.alerts[0].alert.group.ip' <<<"${lines[2]}")" = '"c"' ]
+	printf '%s\n' "${lines[@]}" | /usr/bin/python3 "$ROOT/t/helpers/validate.py" "$ROOT/schema/event.schema.json" >/dev/null 2>dupes || true
+	! grep -q "duplicate" dupes
+}
+
 # --- --emit all ------------------------------------------------------------------
 
 @test "--emit all passes every line through byte for byte and splices alerts where rules fired" {

@@ -80,6 +80,7 @@ struct rindex {
 	size_t nfield;
 	bool *always;			/* per rule: no guard, always tried */
 	uint32_t *mark;			/* per rule: the event it is a candidate for */
+	size_t nmark;
 	uint32_t gen;
 	uint32_t *unguarded;		/* the rules always tried, in order */
 	size_t nunguarded;
@@ -600,6 +601,7 @@ index_build(struct rindex *ix, const struct ruleset *rs)
 		index_free(ix);
 		return;
 	}
+	ix->nmark = rs->n;
 	for (size_t r = 0; r < rs->n; r++) {
 		struct select_key *keys;
 		int slot;
@@ -654,8 +656,10 @@ cmp_u32(const void *a, const void *b)
 static void
 index_mark(struct rindex *ix, struct sval *vals)
 {
-	if (++ix->gen == 0)
-		ix->gen = 1;	/* after 2^32 events: stale marks are 0 or old */
+	if (++ix->gen == 0) {	/* after 2^32 events: old marks could match */
+		memset(ix->mark, 0, ix->nmark * sizeof(*ix->mark));
+		ix->gen = 1;
+	}
 	ix->ncand = 0;
 	for (size_t i = 0; i < ix->nfield; i++) {
 		struct gfield *f = &ix->field[i];
@@ -889,13 +893,13 @@ engine_free(struct engine *en)
 	free(en);
 }
 
-size_t
+long
 engine_swap(struct engine *en, struct ruleset *rs)
 {
 	struct rstate *st = calloc(rs->n + 1, sizeof(*st));
-	size_t kept = 0;
+	long kept = 0;
 	if (st == NULL)
-		return 0;
+		return -1;
 	for (size_t i = 0; i < rs->n; i++)
 		for (size_t j = 0; j < en->rs.n; j++)
 			if (strcmp(rs->rule[i].id, en->rs.rule[j].id) == 0 &&

@@ -43,8 +43,9 @@ void engine_free(struct engine *en);
 
 /* Run the rule set rs from now on (taking over its contents); rules whose
  * id and definition are unchanged keep their groups.  Returns how many
- * rules kept their state. */
-size_t engine_swap(struct engine *en, struct ruleset *rs);
+ * rules kept their state, or -1 when memory is short: then the old set
+ * keeps running and rs is left to the caller. */
+long engine_swap(struct engine *en, struct ruleset *rs);
 
 const struct ruleset *engine_rules(const struct engine *en);
 

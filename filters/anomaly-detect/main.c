@@ -33,6 +33,7 @@
 #define TICK_MS 1000		/* wall clock, --watch and reload latency */
 #define WATCH_MS 2000		/* how often --watch looks at the rule files */
 #define PRUNE_EVERY 4096	/* events between looks for idle groups */
+#define NO_TIME INT64_MIN
 
 struct opts {
 	char **rules;
@@ -52,7 +53,7 @@ struct state {
 	struct reject rj;
 	struct sval *vals;
 	size_t nvals;
-	int64_t watermark;	/* newest event time seen (event clock) */
+	int64_t watermark;	/* newest event time seen (event clock); NO_TIME: none */
 	int64_t next_tick, next_watch, next_save;
 	time_t *mtimes;		/* of the rule files, for --watch */
 	uint64_t lines, empty, rejected, late, no_ts, reloads, reload_failures;
@@ -199,13 +200,22 @@ reload(struct state *st, const char *why)
 		    errors, errors == 1 ? "" : "s");
 		pipeline_error(st, &first);
 	} else {
-		size_t n = rs.n, kept = engine_swap(st->en, &rs);
-		if (size_vals(st) != 0) {
+		size_t n = rs.n;
+		long kept = engine_swap(st->en, &rs);
+		if (kept < 0) {
+			struct sl_err e;
+			err_set(&e, NULL, 0, 0, "out of memory loading the new rules");
+			ruleset_free(&rs);
+			st->reload_failures++;
+			log_error("reload (%s): out of memory; the previous rules keep running", why);
+			pipeline_error(st, &e);
+		} else if (size_vals(st) != 0) {
 			log_error("out of memory");
 			st->status = EXIT_SOFTWARE;
 			st->stop = true;
+		} else {
+			log_warn("reload (%s): %zu rules, %ld kept their state", why, n, kept);
 		}
-		log_warn("reload (%s): %zu rules, %zu kept their state", why, n, kept);
 	}
 	/* The files seen now are the ones to watch, whatever the outcome. */
 	time_t *m = realloc(st->mtimes, (engine_rules(st->en)->nfiles + 1) * sizeof(*m));
@@ -219,11 +229,14 @@ static bool
 rules_changed(struct state *st)
 {
 	const struct ruleset *rs = engine_rules(st->en);
-	time_t now[64];
-	if (rs->nfiles > 64 || st->mtimes == NULL)
-		return false;
-	file_mtimes(st, now);
-	return memcmp(now, st->mtimes, rs->nfiles * sizeof(*now)) != 0;
+	time_t *now = calloc(rs->nfiles + 1, sizeof(*now));
+	bool changed = false;
+	if (now != NULL && st->mtimes != NULL) {
+		file_mtimes(st, now);
+		changed = memcmp(now, st->mtimes, rs->nfiles * sizeof(*now)) != 0;
+	}
+	free(now);
+	return changed;
 }
 
 /* ---- records ---- */
@@ -275,24 +288,57 @@ reject(struct state *st, uint64_t lineno, const char *why, const char *s, size_t
 static void
 emit_with_alerts(struct state *st, const char *s, size_t n)
 {
-	const char *close = s + n - 1;
-	while (*close != '}')
-		close--;
-	const char *before = close - 1;
-	while (before > s && (*before == ' ' || *before == '\t' || *before == '\r' ||
-	    *before == '\n'))
-		before--;
-	jw_bytes(&st->out, s, (size_t)(close - s));
-	jw_bytes(&st->out, *before == '{' ? "\"alerts\":[" : ",\"alerts\":[",
-	    *before == '{' ? 10 : 11);
-	/* Alert objects are newline-terminated and hold no raw newline. */
+	/* Alert objects are newline-terminated and hold no raw newline:
+	 * the newlines become the commas between them. */
 	char *a = st->alerts.buf;
 	size_t len = st->alerts.len;
 	for (size_t i = 0; i < len; i++)
 		if (a[i] == '\n')
-			a[i] = i + 1 == len ? ']' : ',';
-	jw_bytes(&st->out, a, len);
-	jw_bytes(&st->out, "}", 1);
+			a[i] = ',';
+	len--;			/* the last one's */
+
+	/* A record that has an "alerts" array already (it went through
+	 * another anomaly-detect) gets these added to it; any other
+	 * "alerts" value is replaced; no record gets the key twice. */
+	const struct sval *old = &st->vals[engine_rules(st->en)->alerts_slot];
+	const char *from = NULL, *to = NULL;
+	if (old->type == '"' && old->p > s && old->p + old->len < s + n) {
+		from = old->p - 1;
+		to = old->p + old->len + 1;
+	} else if (old->type != 0 && old->type != '"') {
+		from = old->p;
+		to = old->p + old->len;
+	}
+	if (old->type == '[') {
+		const char *in = from + 1;
+		while (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')
+			in++;
+		jw_bytes(&st->out, s, (size_t)(to - 1 - s));
+		if (*in != ']')
+			jw_bytes(&st->out, ",", 1);
+		jw_bytes(&st->out, a, len);
+		jw_bytes(&st->out, to - 1, (size_t)(s + n - (to - 1)));
+	} else if (from != NULL) {
+		jw_bytes(&st->out, s, (size_t)(from - s));
+		jw_bytes(&st->out, "[", 1);
+		jw_bytes(&st->out, a, len);
+		jw_bytes(&st->out, "]", 1);
+		jw_bytes(&st->out, to, (size_t)(s + n - to));
+	} else {
+		const char *close = s + n - 1;
+		while (*close != '}')
+			close--;
+		const char *before = close - 1;
+		while (before > s && (*before == ' ' || *before == '\t' ||
+		    *before == '\r' || *before == '\n'))
+			before--;
+		jw_bytes(&st->out, s, (size_t)(close - s));
+		jw_bytes(&st->out, *before == '{' ? "\"alerts\":[" : ",\"alerts\":[",
+		    *before == '{' ? 10 : 11);
+		jw_bytes(&st->out, a, len);
+		jw_bytes(&st->out, "]", 1);
+		jw_bytes(&st->out, close, (size_t)(s + n - close));
+	}
 	jw_end(&st->out);
 }
 
@@ -327,7 +373,7 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 	if (st->o.wall) {
 		ts = clock_wall_ms();
 	} else if (t->type == '"' && rfc3339_parse(t->p, t->len, &ts) == 0) {
-		if (ts > st->watermark) {
+		if (st->watermark == NO_TIME || ts > st->watermark) {
 			st->watermark = ts;
 		} else if (ts < st->watermark - st->o.lateness) {
 			st->late++;
@@ -336,11 +382,12 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 			return;
 		}
 	} else {
-		/* Arrival time stands in, counted.  It does not move the newest
-		 * event time: in a replay it would make every event after it
-		 * late. */
+		/* Counted at its arrival on the event clock: the newest event
+		 * time seen, the stream's present (the wall clock before any
+		 * event had a time).  The wall clock itself would, in a replay,
+		 * move its group's window years ahead of the events after it. */
 		st->no_ts++;
-		ts = clock_wall_ms();
+		ts = st->watermark != NO_TIME ? st->watermark : clock_wall_ms();
 	}
 
 	jw_reset(&st->alerts);
@@ -353,8 +400,10 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 	} else {
 		emit_with_alerts(st, s, n);
 	}
-	if (!st->o.wall && st->lines % PRUNE_EVERY == 0)
-		engine_tick(st->en, st->watermark);
+	/* On the event clock an event up to --lateness behind the newest
+	 * still counts, so only what lies before that may be forgotten. */
+	if (!st->o.wall && st->lines % PRUNE_EVERY == 0 && st->watermark != NO_TIME)
+		engine_tick(st->en, st->watermark - st->o.lateness);
 }
 
 static bool
@@ -627,6 +676,7 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&st, 0, sizeof(st));
+	st.watermark = NO_TIME;
 	log_init(argv[0], LOG_NORMAL);
 	if ((rc = parse_options(&st, argc, argv)) != 0 || (rc = load(&st)) != 0 ||
 	    st.o.check || st.o.dump) {

@@ -456,6 +456,13 @@ compile_message(struct loader *ld, struct rule *r, struct scan *sc, const struct
 		bl = 0;
 		char path[256];
 		size_t pl = (size_t)(close - p - 1);
+		if (pl >= sizeof(path)) {
+			struct sl_err e;
+			err_set(&e, kv->doc->file, kv->val->line, col,
+			    "message: a {field} of more than %zu characters", sizeof(path) - 1);
+			report(ld, &e);
+			return false;
+		}
 		snprintf(path, sizeof(path), "%.*s", (int)pl, p + 1);
 		struct tmpl t = { .kind = T_FIELD, .slot = -1 };
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -783,7 +790,8 @@ load(struct ruleset *rs, char *const *paths, size_t npaths, const char *text,
 	if (rc == 0) {
 		rs->ts_slot = scan_path(rs->scan, "@timestamp");
 		rs->id_slot = scan_path(rs->scan, "event.id");
-		if (rs->ts_slot < 0 || rs->id_slot < 0)
+		rs->alerts_slot = scan_path(rs->scan, "alerts");
+		if (rs->ts_slot < 0 || rs->id_slot < 0 || rs->alerts_slot < 0)
 			rc = -1;
 	}
 	if (rc != 0) {

@@ -61,6 +61,7 @@ struct ruleset {
 	size_t n, disabled;
 	struct scan *scan;
 	int ts_slot, id_slot;	/* @timestamp, event.id */
+	int alerts_slot;	/* alerts, which --emit all adds to */
 	char **files;		/* every file read, for --watch */
 	size_t nfiles;
 };
