@@ -2,7 +2,9 @@
  * cli.c - checked command-line numbers, --version and usage errors.
  */
 #include "cli.h"
+#include "jw.h"
 #include "log.h"
+#include "reject.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -93,6 +95,16 @@ cli_choice(const char *arg, const char *const *names)
 		if (strcmp(arg, names[i]) == 0)
 			return i;
 	return -1;
+}
+
+int
+cli_flush(struct jw *w, struct reject *rj)
+{
+	if (rj != NULL)
+		reject_flush(rj);
+	if (jw_flush(w) == 0)
+		return 0;
+	return w->err == EPIPE ? EXIT_PIPE : EXIT_IOERR;
 }
 
 void

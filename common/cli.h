@@ -33,6 +33,14 @@ int cli_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
  * option takes), or -1 when it is none of them. */
 int cli_choice(const char *arg, const char *const *names);
 
+struct jw;
+struct reject;
+
+/* Write out the reject file, then w.  Returns 0; EXIT_PIPE when w's
+ * reader went away (the program ends quietly); or EXIT_IOERR, with errno
+ * in w->err, for the program to report. */
+int cli_flush(struct jw *w, struct reject *rj);
+
 /* Print "program (sluice) VERSION" on stdout. */
 void cli_version(void);
 

@@ -21,14 +21,13 @@
 #include "clock.h"
 #include "duration.h"
 #include "engine.h"
+#include "feed.h"
 #include "jw.h"
 #include "log.h"
-#include "ndjson.h"
 #include "reject.h"
 #include "rfc3339.h"
 #include "rules.h"
 #include "sig.h"
-#include "utf8.h"
 
 #define TICK_MS 1000		/* wall clock, --watch and reload latency */
 #define WATCH_MS 2000		/* how often --watch looks at the rule files */
@@ -48,7 +47,7 @@ struct opts {
 struct state {
 	struct opts o;
 	struct engine *en;
-	struct ndjson_reader rd;
+	struct feed in;
 	struct jw out, alerts;
 	struct reject rj;
 	struct sval *vals;
@@ -56,9 +55,9 @@ struct state {
 	int64_t watermark;	/* newest event time seen (event clock); NO_TIME: none */
 	int64_t next_tick, next_watch, next_save;
 	time_t *mtimes;		/* of the rule files, for --watch */
-	uint64_t lines, empty, rejected, late, no_ts, reloads, reload_failures;
+	uint64_t late, no_ts, reloads, reload_failures;
 	int status;
-	bool stop, in_long;
+	bool stop;
 };
 
 static const struct option longopts[] = {
@@ -265,7 +264,7 @@ stats(struct state *st)
 	    "no_timestamp %llu groups %llu evictions %llu reloads %llu failed_reloads %llu rss_kb %ld "
 	    "by_rule %s",
 	    (unsigned long long)s.events, (unsigned long long)s.alerts,
-	    (unsigned long long)s.suppressed, (unsigned long long)st->rejected,
+	    (unsigned long long)s.suppressed, (unsigned long long)st->in.rejected,
 	    (unsigned long long)st->late, (unsigned long long)st->no_ts,
 	    (unsigned long long)s.groups, (unsigned long long)s.evictions,
 	    (unsigned long long)st->reloads, (unsigned long long)st->reload_failures,
@@ -276,8 +275,7 @@ stats(struct state *st)
 static void
 reject(struct state *st, uint64_t lineno, const char *why, const char *s, size_t n)
 {
-	st->rejected++;
-	if (reject_line(&st->rj, lineno, why, s, n) != 0) {
+	if (feed_reject(&st->in, lineno, why, s, n) != 0) {
 		st->status = EXIT_DATAERR;
 		st->stop = true;
 	}
@@ -348,19 +346,6 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 	struct jscan_err je;
 	const struct ruleset *rs = engine_rules(st->en);
 
-	st->lines++;
-	if (n == 0) {
-		st->empty++;
-		return;
-	}
-	if (memchr(s, '\0', n) != NULL) {
-		reject(st, lineno, "NUL byte in line", s, n);
-		return;
-	}
-	if (!utf8_valid(s, n)) {
-		reject(st, lineno, "not valid UTF-8", s, n);
-		return;
-	}
 	if (scan_record(engine_scan(st->en), s, n, st->vals, &je) != 0) {
 		char why[160];
 		snprintf(why, sizeof(why), "%s at byte %zu", je.msg, je.pos + 1);
@@ -402,22 +387,19 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 	}
 	/* On the event clock an event up to --lateness behind the newest
 	 * still counts, so only what lies before that may be forgotten. */
-	if (!st->o.wall && st->lines % PRUNE_EVERY == 0 && st->watermark != NO_TIME)
+	if (!st->o.wall && st->in.lines % PRUNE_EVERY == 0 && st->watermark != NO_TIME)
 		engine_tick(st->en, st->watermark - st->o.lateness);
 }
 
 static bool
 flush(struct state *st)
 {
-	reject_flush(&st->rj);
-	if (jw_flush(&st->out) == 0)
+	int rc = cli_flush(&st->out, &st->rj);
+	if (rc == 0)
 		return true;
-	if (st->out.err != EPIPE) {
+	if (rc == EXIT_IOERR)
 		log_error("write error: %s", strerror(st->out.err));
-		st->status = EXIT_IOERR;
-	} else {
-		st->status = EXIT_PIPE;
-	}
+	st->status = rc;
 	st->stop = true;
 	return false;
 }
@@ -473,42 +455,34 @@ signals(struct state *st)
 static void
 run(struct state *st)
 {
-	struct ndjson_reader *r = &st->rd;
+	struct ndjson_reader *r = &st->in.rd;
 
 	r->timeout_ms = TICK_MS;
 	while (!st->stop) {
-		switch (ndjson_next(r)) {
-		case NDJSON_LINE:
+		switch (feed_next(&st->in)) {
+		case FEED_LINE:
 			line(st, r->line, r->len, r->lineno);
 			if (st->out.err)
 				flush(st);
-			if ((st->lines & 1023) == 0)
+			if ((st->in.lines & 1023) == 0)
 				timers(st);
 			break;
-		case NDJSON_LONG:
-			if (!st->in_long) {
-				st->lines++;
-				st->rejected++;
-			}
-			if (reject_long_step(&st->rj, &st->in_long, r->lineno,
-			    "line longer than --max-line", r->line, r->len, r->more,
-			    r->long_total) != 0) {
-				st->status = EXIT_DATAERR;
-				st->stop = true;
-			}
-			break;
-		case NDJSON_IDLE:
+		case FEED_IDLE:
 			flush(st);
 			timers(st);
 			break;
-		case NDJSON_TIMEOUT:
-		case NDJSON_INTR:
+		case FEED_TIMEOUT:
+		case FEED_INTR:
 			timers(st);
 			flush(st);	/* a reload may have written a record */
 			break;
-		case NDJSON_EOF:
+		case FEED_STRICT:
+			st->status = EXIT_DATAERR;
+			st->stop = true;
+			break;
+		case FEED_EOF:
 			return;
-		case NDJSON_ERROR:
+		case FEED_ERROR:
 			log_error("stdin: read error: %s", strerror(errno));
 			st->status = EXIT_IOERR;
 			return;
@@ -660,7 +634,7 @@ static void
 cleanup(struct state *st)
 {
 	engine_free(st->en);
-	ndjson_free(&st->rd);
+	feed_free(&st->in);
 	jw_free(&st->out);
 	jw_free(&st->alerts);
 	free(st->vals);
@@ -683,7 +657,7 @@ main(int argc, char **argv)
 		cleanup(&st);
 		return rc;
 	}
-	if (sig_install() != 0 || ndjson_init(&st.rd, STDIN_FILENO, st.o.max_line) != 0 ||
+	if (sig_install() != 0 || feed_init(&st.in, STDIN_FILENO, st.o.max_line, &st.rj) != 0 ||
 	    jw_init(&st.out, STDOUT_FILENO) != 0 || jw_init(&st.alerts, -1) != 0) {
 		log_error("cannot start: %s", strerror(errno));
 		cleanup(&st);

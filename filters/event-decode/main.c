@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "feed.h"
 #include "clock.h"
 #include "formats.h"
 #include "hash.h"
@@ -26,7 +27,6 @@
 #include "reject.h"
 #include "sig.h"
 #include "swar.h"
-#include "utf8.h"
 
 #define SAMPLES 5
 #define IDLE_JOIN_MS 100
@@ -65,9 +65,9 @@ struct state {
 	struct event ev;
 	struct jw out;
 	struct reject rj;
-	struct ndjson_reader rd;
+	struct feed in;
 	const char *file;	/* log.file.path: the operand being read */
-	uint64_t lines, events, rejected, empty, joined;
+	uint64_t events, joined;
 	/* --multiline: the event being assembled. */
 	char *pend;
 	size_t pend_len;
@@ -82,7 +82,6 @@ struct state {
 	const char *id_dataset, *id_file;
 	size_t id_dataset_len, id_file_len;
 	bool id_file_plain;	/* the file name needs no escaping */
-	bool in_long;		/* a line over --max-line is being rejected */
 	int status;
 	bool stop;
 };
@@ -260,8 +259,7 @@ finish(struct state *st, const char *s, size_t n, uint64_t lineno)
 static void
 reject(struct state *st, uint64_t lineno, const char *why, const char *s, size_t n)
 {
-	st->rejected++;
-	if (reject_line(&st->rj, lineno, why, s, n) != 0) {
+	if (feed_reject(&st->in, lineno, why, s, n) != 0) {
 		st->status = EXIT_DATAERR;
 		st->stop = true;
 	}
@@ -467,7 +465,7 @@ test_report(struct state *st)
 		    (unsigned long long)t->per_pattern[i], regex_source(st->c.rx, i));
 	printf("%llu of %llu lines not decoded by %s; %llu empty lines skipped\n",
 	    (unsigned long long)t->failed, (unsigned long long)t->lines,
-	    format_names[st->o.format], (unsigned long long)st->empty);
+	    format_names[st->o.format], (unsigned long long)st->in.empty);
 	for (unsigned i = 0; i < t->nsample; i++) {
 		printf("  line %llu: %s\n    %s\n", (unsigned long long)t->sample[i].lineno,
 		    t->sample[i].why ? t->sample[i].why : "not decoded", t->sample[i].text);
@@ -482,27 +480,14 @@ static void
 stats(struct state *st)
 {
 	log_error("lines %llu events %llu rejected %llu empty %llu joined %llu",
-	    (unsigned long long)st->lines, (unsigned long long)st->events,
-	    (unsigned long long)st->rejected, (unsigned long long)st->empty,
+	    (unsigned long long)st->in.lines, (unsigned long long)st->events,
+	    (unsigned long long)st->in.rejected, (unsigned long long)st->in.empty,
 	    (unsigned long long)st->joined);
 }
 
 static void
 line(struct state *st, const char *s, size_t n, uint64_t lineno)
 {
-	st->lines++;
-	if (n == 0) {
-		st->empty++;
-		return;
-	}
-	if (memchr(s, '\0', n) != NULL) {
-		reject(st, lineno, "NUL byte in line", s, n);
-		return;
-	}
-	if (!utf8_valid(s, n)) {
-		reject(st, lineno, "not valid UTF-8", s, n);
-		return;
-	}
 	if (st->o.test)
 		test_line(st, s, n, lineno);
 	else if (st->o.multiline)
@@ -515,15 +500,12 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 static bool
 flush(struct state *st)
 {
-	reject_flush(&st->rj);
-	if (jw_flush(&st->out) == 0)
+	int rc = cli_flush(&st->out, &st->rj);
+	if (rc == 0)
 		return true;
-	if (st->out.err != EPIPE) {
+	if (rc == EXIT_IOERR)
 		log_error("write error: %s", strerror(st->out.err));
-		st->status = EXIT_IOERR;
-	} else {
-		st->status = EXIT_PIPE;
-	}
+	st->status = rc;
 	st->stop = true;
 	return false;
 }
@@ -548,41 +530,33 @@ signals(struct state *st)
 static void
 run(struct state *st, int fd)
 {
-	struct ndjson_reader *r = &st->rd;
+	struct ndjson_reader *r = &st->in.rd;
 
 	ndjson_reset(r, fd);
 	while (!st->stop) {
 		r->timeout_ms = st->pend_len > 0 ? IDLE_JOIN_MS : -1;
-		switch (ndjson_next(r)) {
-		case NDJSON_LINE:
+		switch (feed_next(&st->in)) {
+		case FEED_LINE:
 			line(st, r->line, r->len, r->lineno);
 			if (st->out.err)
 				flush(st);
 			break;
-		case NDJSON_LONG:
-			if (!st->in_long) {
-				st->lines++;
-				st->rejected++;
-			}
-			if (reject_long_step(&st->rj, &st->in_long, r->lineno,
-			    "line longer than --max-line", r->line, r->len, r->more,
-			    r->long_total) != 0) {
-				st->status = EXIT_DATAERR;
-				st->stop = true;
-			}
-			break;
-		case NDJSON_IDLE:
+		case FEED_IDLE:
 			flush(st);
 			break;
-		case NDJSON_TIMEOUT:
+		case FEED_TIMEOUT:
 			flush_pending(st);
 			flush(st);
 			break;
-		case NDJSON_INTR:
+		case FEED_STRICT:
+			st->status = EXIT_DATAERR;
+			st->stop = true;
 			break;
-		case NDJSON_EOF:
+		case FEED_INTR:
+			break;
+		case FEED_EOF:
 			return;
-		case NDJSON_ERROR:
+		case FEED_ERROR:
 			log_error("%s: read error: %s", st->file ? st->file : "stdin",
 			    strerror(errno));
 			st->status = EXIT_IOERR;
@@ -683,7 +657,7 @@ parse_options(struct state *st, int argc, char **argv)
 static void
 cleanup(struct state *st)
 {
-	ndjson_free(&st->rd);
+	feed_free(&st->in);
 	event_free(&st->ev);
 	jw_free(&st->out);
 	jw_free(&st->scratch);
@@ -706,7 +680,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (sig_install() != 0 ||
-	    ndjson_init(&st.rd, STDIN_FILENO, st.o.max_line) != 0 ||
+	    feed_init(&st.in, STDIN_FILENO, st.o.max_line, &st.rj) != 0 ||
 	    event_init(&st.ev, st.o.max_line) != 0 ||
 	    jw_init(&st.out, STDOUT_FILENO) != 0 ||
 	    (st.o.test && jw_init(&st.scratch, -1) != 0) ||

@@ -107,9 +107,9 @@ stats(struct state *st)
 {
 	log_error("lines %llu allowed %llu exceeded %llu degraded %llu rejected %llu "
 	    "empty %llu missing-key %llu redis-errors %llu reconnects %llu keys %zu",
-	    (unsigned long long)st->lines, (unsigned long long)st->allowed,
+	    (unsigned long long)st->in.lines, (unsigned long long)st->allowed,
 	    (unsigned long long)st->exceeded, (unsigned long long)st->degraded,
-	    (unsigned long long)st->rejected, (unsigned long long)st->empty,
+	    (unsigned long long)st->in.rejected, (unsigned long long)st->in.empty,
 	    (unsigned long long)st->missing, (unsigned long long)st->rem.errors,
 	    (unsigned long long)st->rem.reconnects,
 	    st->remote ? window_keys(&st->local) : window_keys(&st->win));
@@ -118,11 +118,6 @@ stats(struct state *st)
 static void
 line(struct state *st, const char *s, size_t n, uint64_t lineno)
 {
-	st->lines++;
-	if (n == 0) {
-		st->empty++;
-		return;
-	}
 	if (st->remote)
 		record_remote(st, s, n, lineno);
 	else
@@ -196,39 +191,29 @@ signals(struct state *st)
 static void
 run(struct state *st)
 {
-	struct ndjson_reader *r = &st->rd;
-	int rc;
+	struct ndjson_reader *r = &st->in.rd;
 
 	while (!st->stop) {
-		switch (ndjson_next(r)) {
-		case NDJSON_LINE:
+		switch (feed_next(&st->in)) {
+		case FEED_LINE:
 			line(st, r->line, r->len, r->lineno);
 			if (st->out.err || st->div.err)
 				flush(st);
 			break;
-		case NDJSON_LONG:
-			rc = reject_long_step(&st->rj, &st->in_long, r->lineno,
-			    "line longer than --max-line", r->line, r->len, r->more,
-			    r->long_total);
-			if (!r->more) {
-				st->lines++;
-				st->rejected++;
-			}
-			if (rc != 0) {
-				st->status = EXIT_DATAERR;
-				st->stop = true;
-			}
+		case FEED_STRICT:
+			st->status = EXIT_DATAERR;
+			st->stop = true;
 			break;
-		case NDJSON_IDLE:
-		case NDJSON_TIMEOUT:
+		case FEED_IDLE:
+		case FEED_TIMEOUT:
 			settle(st);
 			flush(st);
 			break;
-		case NDJSON_INTR:
+		case FEED_INTR:
 			break;
-		case NDJSON_EOF:
+		case FEED_EOF:
 			return;
-		case NDJSON_ERROR:
+		case FEED_ERROR:
 			log_error("stdin: read error: %s", strerror(errno));
 			st->status = EXIT_IOERR;
 			return;
@@ -391,7 +376,7 @@ open_redis(struct state *st)
 static void
 cleanup(struct state *st)
 {
-	ndjson_free(&st->rd);
+	feed_free(&st->in);
 	jw_free(&st->out);
 	jw_free(&st->div);
 	jw_free(&st->key);
@@ -427,7 +412,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (sig_install() != 0 ||
-	    ndjson_init(&st.rd, STDIN_FILENO, st.o.max_line) != 0 ||
+	    feed_init(&st.in, STDIN_FILENO, st.o.max_line, &st.rj) != 0 ||
 	    jw_init(&st.out, STDOUT_FILENO) != 0 ||
 	    jw_init(&st.div, -1) != 0 || jw_init(&st.key, -1) != 0 ||
 	    jw_init(&st.pend[0].arena, -1) != 0 || jw_init(&st.pend[0].rkeys, -1) != 0 ||

@@ -17,7 +17,7 @@
 #include "jscan.h"
 #include "jw.h"
 #include "keytpl.h"
-#include "ndjson.h"
+#include "feed.h"
 #include "reject.h"
 #include "remote.h"
 #include "window.h"
@@ -70,7 +70,7 @@ struct verdict {
 struct state {
 	struct opts o;
 	struct keytpl kt;
-	struct ndjson_reader rd;
+	struct feed in;			/* in.lines, in.empty, in.rejected */
 	struct jw out, div, key;
 	int div_fd;
 	struct reject rj;
@@ -87,9 +87,9 @@ struct state {
 	size_t nmbig;
 	char mid[2][96];	/* see rate_mid() */
 	size_t mid_len[2];
-	uint64_t lines, allowed, exceeded, degraded, rejected, empty, missing;
+	uint64_t allowed, exceeded, degraded, missing;
 	int status;
-	bool stop, in_long;
+	bool stop;
 };
 
 /* output.c */

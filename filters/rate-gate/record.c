@@ -11,14 +11,12 @@
 #include "hash.h"
 #include "rate-gate.h"
 #include "rfc3339.h"
-#include "utf8.h"
 
 /* See rate-gate.h. */
 void
 reject_rec(struct state *st, uint64_t lineno, const char *why, const char *s, size_t n)
 {
-	st->rejected++;
-	if (reject_line(&st->rj, lineno, why, s, n) != 0) {
+	if (feed_reject(&st->in, lineno, why, s, n) != 0) {
 		st->status = EXIT_DATAERR;
 		st->stop = true;
 	}
@@ -33,10 +31,6 @@ parse(struct state *st, const char *s, size_t n, uint64_t lineno, struct rec *r,
 	struct jscan_err e;
 	size_t count;
 
-	if (!utf8_valid(s, n)) {
-		reject_rec(st, lineno, "not valid UTF-8", s, n);
-		return NULL;
-	}
 	char type = jscan(s, n, m, MAX_MEMBERS, &count, &e);
 	if (type != '{') {
 		reject_rec(st, lineno, type == 0 ? e.msg : "not a JSON object", s, n);
