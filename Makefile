@@ -40,6 +40,7 @@ PKGS_common       := jansson libpcre2-8 yaml-0.1
 PKGS_event-decode := $(PKGS_common)
 PKGS_anomaly-detect := $(PKGS_common)
 PKGS_rate-gate    := $(PKGS_common) hiredis
+PKGS_webhook-send := $(PKGS_common) libcurl libcrypto
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -60,7 +61,8 @@ DEBS := gcc make libc6-dev pkg-config \
 	libjansson-dev libyaml-dev libhiredis-dev libcurl4-openssl-dev \
 	libsqlite3-dev libpcre2-dev libssl-dev \
 	bats bats-assert bats-support redis-server mandoc \
-	python3 python3-jsonschema jq mawk valgrind clang libclang-rt-14-dev
+	python3 python3-jsonschema jq mawk valgrind clang libclang-rt-14-dev \
+	nginx-light curl
 
 # Fuzzers (libFuzzer): one per t/fuzz/fuzz-*.c, with ASan and UBSan, in
 # their own directory.  `make fuzz` runs each for FUZZ_SECONDS; `make
@@ -98,10 +100,15 @@ $(O)/bin/%: $$(call prog_objs,$$*) $(LIBSLUICE)
 	$(CC) $(SL_SAN) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSLUICE) \
 		$(call pkg_libs,$(or $(PKGS_$*),$(PKGS_common))) $(LDLIBS)
 
-$(O)/t/%: $(O)/t/common/%.o $(LIBSLUICE)
+# A unit test of a program's own file names the objects and libraries it
+# needs beyond common/ here.
+UNIT_OBJS_test-sign := filters/webhook-send/sign.o filters/webhook-send/ssrf.o
+UNIT_PKGS_test-sign := libcrypto
+
+$(O)/t/%: $(O)/t/common/%.o $$(addprefix $(O)/,$$(UNIT_OBJS_$$*)) $(LIBSLUICE)
 	@mkdir -p $(@D)
-	$(CC) $(SL_SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSLUICE) \
-		$(call pkg_libs,$(PKGS_common)) $(LDLIBS)
+	$(CC) $(SL_SAN) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSLUICE) \
+		$(call pkg_libs,$(PKGS_common) $(UNIT_PKGS_$*)) $(LDLIBS)
 
 units: $(UNITS)
 
