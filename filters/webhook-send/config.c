@@ -177,12 +177,15 @@ read_secret_file(const char *path, char *buf, size_t cap, size_t *len, const cha
 		return -1;
 	}
 	buf[n] = '\0';
-	char *nl = strpbrk(buf, "\r\n");
+	char *nl = strpbrk(buf, "\r\n"), *p = buf;
 	if (nl != NULL)
 		*nl = '\0';
-	*len = strlen(buf);
-	while (*len > 0 && isspace((unsigned char)buf[*len - 1]))
+	while (isspace((unsigned char)*p))
+		p++;
+	*len = strlen(p);
+	while (*len > 0 && isspace((unsigned char)p[*len - 1]))
 		(*len)--;
+	memmove(buf, p, *len);
 	return 0;
 }
 
@@ -420,7 +423,9 @@ load(struct loader *ld)
 {
 	const struct ynode *root = ld->d->root, *list;
 
-	if (root == NULL || root->kind != Y_MAP)
+	if (root == NULL)
+		return err_set(ld->e, ld->d->file, 1, 1, "the file is empty: it needs webhooks:");
+	if (root->kind != Y_MAP)
 		return yerr(ld->e, ld->d, root, "a webhooks file is a mapping with one key, webhooks:");
 	for (size_t i = 0; i < root->n; i += 2)
 		if (strcmp(root->item[i]->str, "webhooks") != 0)

@@ -758,7 +758,7 @@ deliver_poll(struct deliverer *d, int fd, int max_ms)
 }
 
 void
-deliver_end(struct deliverer *d, int64_t end_ms)
+deliver_end(struct deliverer *d, int64_t end_ms, bool now)
 {
 	size_t keep = 0;
 
@@ -788,8 +788,8 @@ deliver_end(struct deliverer *d, int64_t end_ms)
 			j = m;
 		}
 	}
-	/* Ending now: nothing waiting starts either. */
-	if (end_ms <= clock_wall_ms()) {
+	/* Stopping now: nothing waiting starts either. */
+	if (now) {
 		for (size_t k = 0; k < d->nhosts; k++)
 			while (d->hosts[k].head != NULL)
 				abandon(d, dequeue(d, &d->hosts[k]));

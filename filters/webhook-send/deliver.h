@@ -76,9 +76,11 @@ void deliver_step(struct deliverer *d);
  * none), for at most max_ms. */
 void deliver_poll(struct deliverer *d, int fd, int max_ms);
 
-/* From now on, start no attempt after end_ms: deliveries that would wait
- * past it are written as final failures with error "shutdown". */
-void deliver_end(struct deliverer *d, int64_t end_ms);
+/* From now on, start no attempt after end_ms: retries that would wait
+ * past it are written as final failures with error "shutdown".  now: and
+ * start nothing more at all (SIGTERM); else deliveries already queued are
+ * still attempted (end of input). */
+void deliver_end(struct deliverer *d, int64_t end_ms, bool now);
 
 /* Deliveries held: waiting, in flight or waiting to retry. */
 static inline size_t

@@ -168,7 +168,7 @@ stop(struct state *st, int status)
 	st->reading = false;
 	if (!st->stopping) {
 		st->stopping = true;
-		deliver_end(&st->d, clock_wall_ms());
+		deliver_end(&st->d, clock_wall_ms(), true);
 	}
 }
 
@@ -225,7 +225,7 @@ read_input(struct state *st)
 			return;
 		case FEED_EOF:
 			st->reading = false;
-			deliver_end(&st->d, clock_wall_ms() + st->o.linger_ms);
+			deliver_end(&st->d, clock_wall_ms() + st->o.linger_ms, false);
 			return;
 		case FEED_ERROR:
 			log_error("stdin: read error: %s", strerror(errno));
@@ -251,13 +251,8 @@ run(struct state *st)
 			st->status = rc;
 			return;		/* nobody to tell about the rest */
 		}
-		if (!st->reading) {
-			if (deliver_pending(&st->d) == 0)
-				return;
-			/* --linger is over: what still waits will not happen. */
-			if (!st->stopping && clock_wall_ms() >= st->d.end_ms)
-				stop(st, 0);
-		}
+		if (!st->reading && deliver_pending(&st->d) == 0)
+			return;
 		bool want_input = st->reading && st->d.queued < (size_t)st->o.max_queued;
 		deliver_poll(&st->d, want_input ? STDIN_FILENO : -1, 1000);
 	}
