@@ -5,7 +5,8 @@
 # `make all`) from the project root; see bench/README.md.
 #
 # Environment:
-#   BENCH_ONLY      event-decode, anomaly-detect or rate-gate: run only that part
+#   BENCH_ONLY      event-decode, anomaly-detect, rate-gate or webhook-send: run
+#                   only that part
 #                   (default: all)
 #   BENCH_LINES     lines per generated file (default 1000000)
 #   BENCH_RUNS      timed runs per command; the median is reported (default 5)
@@ -20,6 +21,12 @@
 #   RATE_GATE       the rate-gate under test (default bin/rate-gate)
 #   BENCH_REDIS_CPU CPU for the private redis-server (default 1; empty: not pinned)
 #   BENCH_LAT_N     records sent one at a time for the latency rows (default 2000)
+#
+#   WEBHOOK_SEND    the webhook-send under test (default bin/webhook-send)
+#   BENCH_WS_N      records per webhook-send run (default 20000)
+#   BENCH_WS_PEER_N records for the xargs -P 32 curl peer (default 2000)
+#   BENCH_WS_WAIT   retries waiting for the memory row (default 10000)
+#   BENCH_SINK_CPU  CPU for the nginx sink (default 1; empty: not pinned)
 #
 #   BENCH_STRICT    1: exit 1 when a program misses a target (default 0)
 #
@@ -43,7 +50,7 @@ ONLY=${BENCH_ONLY:-}
 
 die() { echo "bench: $*" >&2; exit 2; }
 
-case $ONLY in ''|event-decode|anomaly-detect|rate-gate) ;; *) die "BENCH_ONLY must be event-decode, anomaly-detect or rate-gate" ;; esac
+case $ONLY in ''|event-decode|anomaly-detect|rate-gate|webhook-send) ;; *) die "BENCH_ONLY must be event-decode, anomaly-detect, rate-gate or webhook-send" ;; esac
 # part NAME: is NAME's part of the benchmark to run?
 part() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
@@ -196,6 +203,9 @@ trap 'rm -f "$results" "$extra"' EXIT
 if part rate-gate; then
 	. bench/rate-gate.sh
 fi
+if part webhook-send; then
+	. bench/webhook-send.sh
+fi
 
 # Report.
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
@@ -221,9 +231,12 @@ if part anomaly-detect; then
 	echo "targets (anomaly-detect): 30 rules >= 1,000,000 events/s, 500 rules >= 300,000 events/s; max RSS < 50 MiB"
 fi
 echo
-[ -s "$results" ] || die "nothing was measured"
+[ -s "$results" ] || [ -s "$extra" ] || die "nothing was measured"
 status=0
-"$PY" bench/measure.py report "$results" >"$DATA/results.txt" || status=$?
+: >"$DATA/results.txt"
+if [ -s "$results" ]; then
+	"$PY" bench/measure.py report "$results" >"$DATA/results.txt" || status=$?
+fi
 if [ -s "$extra" ]; then
 	{ echo; cat "$extra"; } >>"$DATA/results.txt"
 	if grep -q 'ERROR' "$extra"; then

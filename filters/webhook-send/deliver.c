@@ -718,23 +718,26 @@ start_ready(struct deliverer *d)
 void
 deliver_step(struct deliverer *d)
 {
-	int running, left;
+	int running, left, done;
 	CURLMsg *m;
 
-	start_ready(d);
-	curl_multi_perform(d->multi, &running);
-	while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
-		struct delivery *dv = NULL;
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&dv);
-		finish(d, dv, m->data.result);
-	}
-	/* Finished transfers free slots: fill them before sleeping. */
-	if (d->queued > 0 && d->inflight < d->concurrency) {
+	/* A transfer started on a reused connection to a fast server can
+	 * finish inside the same curl_multi_perform: go round until a pass
+	 * finishes nothing, so the freed slot is refilled now, not after the
+	 * next poll times out. */
+	do {
 		start_ready(d);
 		curl_multi_perform(d->multi, &running);
-	}
+		done = 0;
+		while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+			struct delivery *dv = NULL;
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&dv);
+			finish(d, dv, m->data.result);
+			done++;
+		}
+	} while (done > 0);
 }
 
 void
