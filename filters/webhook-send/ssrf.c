@@ -6,8 +6,10 @@
  * rebinding) to the metadata service or to something on the host's own
  * network.  So the check is made on the address a socket is about to
  * connect to (libcurl's open-socket callback), never on the name.
- * IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64
- * (64:ff9b::a.b.c.d) IPv6 addresses are judged by the IPv4 address inside.
+ * IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
+ * (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::) IPv6 addresses are judged
+ * by the IPv4 address inside; Teredo (2001::/32) and local-use NAT64
+ * (64:ff9b:1::/48) are tunnels to places we cannot judge, so refused.
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -28,6 +30,10 @@ v4(const unsigned char a[4])
 		return "shared (CGNAT)";
 	if (a[0] == 0)
 		return "unspecified";
+	if (a[0] == 192 && a[1] == 0 && a[2] == 0)
+		return "special-purpose";	/* 192.0.0.0/24, IETF protocols */
+	if (a[0] == 198 && (a[1] & 0xfe) == 18)
+		return "benchmarking";		/* 198.18.0.0/15 */
 	if (a[0] >= 224 && a[0] <= 239)
 		return "multicast";
 	if (a[0] >= 240)
@@ -50,6 +56,12 @@ v6(const unsigned char a[16])
 	}
 	if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
 		return v4(a + 12);
+	if (a[0] == 0x20 && a[1] == 0x02)
+		return v4(a + 2);	/* 6to4 */
+	if (memcmp(a, "\x20\x01\0\0", 4) == 0)
+		return "Teredo";
+	if (memcmp(a, "\0\x64\xff\x9b\0\x01", 6) == 0)
+		return "local-use NAT64";
 	if ((a[0] & 0xfe) == 0xfc)
 		return "private";	/* fc00::/7, RFC 4193 */
 	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
