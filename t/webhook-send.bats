@@ -146,6 +146,8 @@ conf_error() {
 	conf_error 5:13 'standard, slack or teams'
 	printf 'webhooks:\n  - name: a\n    url: http://x.example/\n    secret: env:WH_SECRET\n    headers: {webhook-id: x}\n' > w.yaml
 	conf_error 5:15 'set by webhook-send itself'
+	printf 'webhooks:\n  - name: a\n    url: http://x.example/\n    secret: env:WH_SECRET\n    headers: {Content-Type: text/plain}\n' > w.yaml
+	conf_error 5:15 'set by webhook-send itself'
 	printf 'webhooks:\n  - name: a\n    url: http://x.example/\n    secret: env:WH_SECRET\n    events: {message|nosuch: x}\n' > w.yaml
 	conf_error 5:22 'unknown modifier "nosuch"'
 	printf 'webhooks:\n  - name: a\n    url: http://x.example/\n    secret: env:WH_SECRET\n    backoff: {base: 10s, cap: 1s}\n' > w.yaml
@@ -469,6 +471,16 @@ conf_error() {
 	[ "$(jq -r '.headers["x-team"]' "$RECEIVER_LOG")" = ops ]
 	[ "$(jq -r '.headers.authorization' "$RECEIVER_LOG")" = "Bearer abc" ]
 	[[ $(jq -r '.headers["user-agent"]' "$RECEIVER_LOG") == sluice-webhook-send/* ]]
+}
+
+@test "a response body over the 1 MiB cap is not read, but its 2xx still counts" {
+	python3 -c 'import json; print(json.dumps({"/a": [{"status": 200, "body": "x" * (3 << 20)}]}))' > s.json
+	receiver_start s.json
+	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	run -0 --separate-stderr webhook-send -c w.yaml <<<'{"event":{"id":"e1"}}'
+	[ "$(receiver_count /a)" -eq 1 ]
+	run -0 jq -c '.delivery | [.final, .success, .status, .attempt]' <<<"$output"
+	assert_output '[true,true,200,1]'
 }
 
 # --- bad input ------------------------------------------------------------------------

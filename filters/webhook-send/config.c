@@ -38,7 +38,7 @@ static const char *const hook_keys[] = {
  * belong to the HTTP framing. */
 static const char *const reserved_headers[] = {
 	"webhook-id", "webhook-timestamp", "webhook-signature", "host",
-	"content-length", "transfer-encoding", "connection", "expect", NULL
+	"content-type", "content-length", "transfer-encoding", "connection", "expect", NULL
 };
 
 struct loader {

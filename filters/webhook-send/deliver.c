@@ -589,7 +589,7 @@ retryable_curl(CURLcode rc)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 	case CURLE_OUT_OF_MEMORY:
-	case CURLE_WRITE_ERROR:		/* the response was over RESPONSE_MAX */
+	case CURLE_WRITE_ERROR:		/* our own write callback failed */
 		return false;
 	default:
 		return true;
@@ -623,6 +623,10 @@ finish(struct deliverer *d, struct delivery *dv, CURLcode rc)
 	bool responded = false;
 
 	curl_easy_getinfo(dv->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* A response body over RESPONSE_MAX stops the reading, not the answer:
+	 * the status line had come, and it decides. */
+	if (rc == CURLE_WRITE_ERROR && dv->resp_total > RESPONSE_MAX && status >= 100)
+		rc = CURLE_OK;
 	if (rc == CURLE_OK && status >= 200 && status <= 299) {
 		out = OK;
 		responded = true;
@@ -767,10 +771,11 @@ deliver_end(struct deliverer *d, int64_t end_ms, bool now)
 
 	d->ending = true;
 	d->end_ms = end_ms;
-	/* Retries due after the end will not happen: write them now. */
+	/* Retries due after the end (or any, stopping now) will not happen:
+	 * write them now. */
 	for (size_t i = 0; i < d->nheap; i++) {
 		struct delivery *dv = d->heap[i];
-		if (dv->due_ms > end_ms)
+		if (now || dv->due_ms > end_ms)
 			abandon(d, dv);
 		else
 			d->heap[keep++] = dv;
