@@ -86,8 +86,11 @@ slack(const struct config *c, const struct sval *v, struct jw *w)
 	else if (rule.len > 0)
 		mrkdwn(w, rule);
 	else {
-		text_piece(w, "sluice event ");
-		mrkdwn(w, id);
+		text_piece(w, "sluice event");
+		if (id.len > 0) {
+			text_piece(w, " ");
+			mrkdwn(w, id);
+		}
 	}
 	str_close(w);
 	JW_KEY_LIT(w, "blocks");

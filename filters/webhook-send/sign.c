@@ -42,7 +42,9 @@ secret_decode(const char *s, size_t n, struct secret *out, const char **why)
 		*why = "empty";
 		return -1;
 	}
-	if (n / 4 * 3 > SECRET_MAX) {
+	/* The decoded size, padding not counted, before decoding into key. */
+	size_t pad = n % 4 == 0 ? (s[n - 1] == '=') + (n > 1 && s[n - 2] == '=') : 0;
+	if ((n + 3) / 4 * 3 - pad > SECRET_MAX) {
 		*why = "longer than 128 bytes";
 		return -1;
 	}

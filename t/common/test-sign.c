@@ -81,6 +81,15 @@ test_vector(EVP_MAC *mac)
 	}
 	struct secret x;
 	ok(secret_decode("whsec_not*base64", 16, &x, &why) != 0, "a secret that is not base64 is rejected");
+	/* The size limit is on the decoded key: 128 bytes (172 characters,
+	 * one of them padding) pass, 129 (172, no padding) do not. */
+	char b[256] = "whsec_";
+	memset(b + 6, 'A', 171);
+	memcpy(b + 177, "=", 2);
+	ok(secret_decode(b, strlen(b), &x, &why) == 0 && x.len == 128, "a 128-byte secret is accepted");
+	memset(b + 6, 'A', 172);
+	b[178] = '\0';
+	ok(secret_decode(b, strlen(b), &x, &why) != 0, "a 129-byte secret is rejected");
 	json_decref(root);
 }
 
