@@ -434,6 +434,9 @@ open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 		    "refused: %s is a %s address (allow_private allows it)", ip, why);
 		return CURL_SOCKET_BAD;
 	}
+	/* A name with several addresses: one refused, the next allowed.  What
+	 * happens on the allowed one decides (a failure there is retried). */
+	dv->refused[0] = '\0';
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
