@@ -372,6 +372,21 @@ conf_error() {
 	[ "$(finals out | wc -l)" -eq 60 ]
 }
 
+@test "waiting on a host at its --per-host limit does not spin the CPU" {
+	echo '{"/slow": [{"delay": 1}]}' > s.json
+	receiver_start s.json
+	{ echo 'webhooks:'; hook slow "$RECEIVER_URL/slow"; } > w.yaml
+	seq -f '{"event":{"id":"e%g"}}' 1 3 > in
+	# Three deliveries one after another, 3 s of waiting: a busy loop
+	# would spend about that much CPU, a poll almost none.
+	TIMEFORMAT='%U %S'
+	{ time webhook-send -c w.yaml --per-host 1 < in > out 2>/dev/null; } 2> cpu
+	[ "$(receiver_count /slow)" -eq 3 ]
+	[ "$(finals out | wc -l)" -eq 3 ]
+	run -0 awk '{ print ($1 + $2 < 0.5) ? "idle" : "busy " $1 "+" $2 }' cpu
+	assert_output idle
+}
+
 @test "connections are reused" {
 	receiver_start
 	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml

@@ -747,6 +747,19 @@ deliver_step(struct deliverer *d)
 	} while (done > 0);
 }
 
+/* Could a queued delivery start now?  Not when its host is at --per-host:
+ * then only a finishing transfer frees a slot, and the poll waits for it. */
+static bool
+can_start(const struct deliverer *d)
+{
+	if (d->queued == 0 || d->inflight >= d->concurrency)
+		return false;
+	for (size_t k = 0; k < d->nhosts; k++)
+		if (d->hosts[k].head != NULL && d->hosts[k].inflight < d->per_host)
+			return true;
+	return false;
+}
+
 void
 deliver_poll(struct deliverer *d, int fd, int max_ms)
 {
@@ -762,7 +775,7 @@ deliver_poll(struct deliverer *d, int fd, int max_ms)
 		if (due < wait)
 			wait = due < 0 ? 0 : (int)due;
 	}
-	if (d->queued > 0 && d->inflight < d->concurrency)
+	if (can_start(d))
 		wait = 0;
 	curl_multi_poll(d->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, wait, NULL);
 }
