@@ -62,7 +62,7 @@ DEBS := gcc make libc6-dev pkg-config \
 	libsqlite3-dev libpcre2-dev libssl-dev \
 	bats bats-assert bats-support redis-server mandoc \
 	python3 python3-jsonschema jq mawk valgrind clang libclang-rt-14-dev \
-	nginx-light curl
+	nginx-light curl openssl
 
 # Fuzzers (libFuzzer): one per t/fuzz/fuzz-*.c, with ASan and UBSan, in
 # their own directory.  `make fuzz` runs each for FUZZ_SECONDS; `make

@@ -387,6 +387,25 @@ conf_error() {
 	assert_output idle
 }
 
+@test "TLS is verified: a self-signed receiver is never sent the record" {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+	cat cert.pem key.pem > tls.pem
+	RECEIVER_TLS=tls.pem receiver_start
+	[[ $RECEIVER_URL == https://* ]]
+	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a" 'retry_count: 1'; } > w.yaml
+	run -0 --separate-stderr webhook-send -c w.yaml --linger 10s <<<'{"event":{"id":"e1"}}'
+	echo "$output" > out
+	[ "$(jq -c '[.delivery.attempt, .delivery.final, .delivery.success, .delivery.status]' out | tr -d '\n')" = \
+		'[1,false,false,null][2,true,false,null]' ]
+	jq -r .delivery.error out | grep -qi certificate
+	[ "$(receiver_count)" -eq 0 ]
+	# The receiver does serve HTTPS: a client that trusts the certificate
+	# gets through.
+	curl -sf --cacert cert.pem -d '{}' "$RECEIVER_URL/a" >/dev/null
+	[ "$(receiver_count /a)" -eq 1 ]
+}
+
 @test "connections are reused" {
 	receiver_start
 	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml

@@ -15,6 +15,8 @@
 # one started; start a second one under another name to have two:
 #   RECEIVER_NAME=a receiver_start; A=$RECEIVER_URL A_LOG=$RECEIVER_LOG
 #   RECEIVER_NAME=b receiver_start
+# RECEIVER_TLS=FILE (a PEM file with certificate and key) serves HTTPS,
+# and RECEIVER_URL starts with https://.
 # receiver_count and receiver_wait read RECEIVER_LOG, so for the first:
 #   RECEIVER_LOG=$A_LOG receiver_count
 
@@ -29,6 +31,7 @@ receiver_start() {
 	: > "$log"
 	rm -f "$port"
 	python3 "$RECEIVER_PY" --log "$log" --port-file "$port" ${1:+--script "$1"} \
+		${RECEIVER_TLS:+--tls "$RECEIVER_TLS"} \
 		</dev/null >/dev/null 2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	pid=$!
 	_receiver_pids+=("$pid")
@@ -36,7 +39,7 @@ receiver_start() {
 	for i in $(seq 100); do
 		if [ -s "$port" ]; then
 			RECEIVER_PORT=$(cat "$port")
-			RECEIVER_URL=http://127.0.0.1:$RECEIVER_PORT
+			RECEIVER_URL=http${RECEIVER_TLS:+s}://127.0.0.1:$RECEIVER_PORT
 			RECEIVER_LOG=$log
 			RECEIVER_PID=$pid
 			export RECEIVER_PORT RECEIVER_URL RECEIVER_LOG RECEIVER_PID

@@ -37,6 +37,10 @@ A response always has Content-Length (0, without a body, for 1xx, 204 and
 304; the would-be length, without a body, for HEAD).  An action header
 named Content-Length replaces the computed one.
 
+--tls FILE serves HTTPS instead: FILE is one PEM file holding the
+certificate and its private key.  A client that rejects the certificate
+never gets as far as a request, so nothing is logged for it.
+
 Nothing is written to stderr per request.  SIGTERM or SIGINT: exit 0.
 """
 
@@ -44,6 +48,7 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -275,6 +280,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--script")
+    ap.add_argument("--tls")
     args = ap.parse_args()
 
     try:
@@ -289,6 +295,10 @@ def main():
     signal.signal(signal.SIGINT, stop)
 
     server = Server(("127.0.0.1", 0), args.log, script)
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     try:
         tmp = f"{args.port_file}.tmp.{os.getpid()}"
         with open(tmp, "w") as f:
