@@ -71,10 +71,7 @@ stop_fifo() {
 }
 
 @test "every option in --help is in the man page" {
-	run -0 rate-gate --help
-	for opt in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$output" | sort -u); do
-		grep -qF -- "${opt#--}" "$ROOT/man/man1/rate-gate.1" || fail "$opt missing from the man page"
-	done
+	options_in_man rate-gate
 }
 
 @test "the man page is clean under mandoc -Tlint -Wwarning" {

@@ -15,6 +15,19 @@ validate() {
 	/usr/bin/python3 "$ROOT/t/helpers/validate.py" "$ROOT/schema/$1.schema.json" ${2:+"$2"}
 }
 
+# options_in_man PROG: every long option PROG --help lists (and it lists
+# some) appears in man/man1/PROG.1.
+options_in_man() {
+	local help opt n=0
+	help=$("$1" --help) || { fail "$1 --help exited $?" || return; }
+	for opt in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$help" | sort -u); do
+		n=$((n + 1))
+		grep -qF -- "${opt#--}" "$ROOT/man/man1/$1.1" ||
+			{ fail "$opt missing from the man page" || return; }
+	done
+	[ "$n" -gt 0 ] || { fail "$1 --help lists no long options" || return; }
+}
+
 # json_lines FILE: how many lines of FILE are valid JSON objects.
 json_lines() {
 	jq -c 'select(type == "object")' "$1" | wc -l
