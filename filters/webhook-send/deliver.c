@@ -697,6 +697,13 @@ start_failed(struct deliverer *d, struct delivery *dv)
 
 /* --- the steps ---------------------------------------------------------- */
 
+/* Has host ho work waiting and room under --per-host to start it? */
+static inline bool
+host_ready(const struct deliverer *d, const struct host *ho)
+{
+	return ho->head != NULL && ho->inflight < d->per_host;
+}
+
 static void
 start_ready(struct deliverer *d)
 {
@@ -709,7 +716,7 @@ start_ready(struct deliverer *d)
 		bool started = false;
 		for (size_t k = 0; k < d->nhosts && d->inflight < d->concurrency; k++) {
 			struct host *ho = &d->hosts[(d->rr + k) % d->nhosts];
-			if (ho->head == NULL || ho->inflight >= d->per_host)
+			if (!host_ready(d, ho))
 				continue;
 			struct delivery *dv = dequeue(d, ho);
 			if (start(d, dv) != 0)
@@ -755,7 +762,7 @@ can_start(const struct deliverer *d)
 	if (d->queued == 0 || d->inflight >= d->concurrency)
 		return false;
 	for (size_t k = 0; k < d->nhosts; k++)
-		if (d->hosts[k].head != NULL && d->hosts[k].inflight < d->per_host)
+		if (host_ready(d, &d->hosts[k]))
 			return true;
 	return false;
 }
