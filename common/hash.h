@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct hash128 {
 	uint64_t lo, hi;
@@ -32,5 +33,27 @@ void hash128_hex(struct hash128 h, uint64_t total, char out[32]);
 
 /* One finished 64-bit hash of p[0, n), for hash tables. */
 uint64_t hash64(const void *p, size_t n, uint64_t seed);
+
+/* A quick hash for in-memory tables of short keys (field values looked
+ * up several times per record): a few multiplications per 8 bytes.  The
+ * tables only need keys spread, not ids that last or resist crafted
+ * collisions, so use it only where a collision costs time, never
+ * correctness. */
+static inline uint64_t
+hash_quick(const void *key, size_t n, uint64_t seed)
+{
+	const unsigned char *p = key;
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), x;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&x, p, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	x = 0;
+	if (n > 0)
+		memcpy(&x, p, n);
+	h = (h ^ x) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
 
 #endif

@@ -469,31 +469,13 @@ write_alert(struct engine *en, const struct fire *f, struct jw *w)
 
 /* ---- the rule index ---- */
 
-/* A quick hash for index keys: a few multiplications per 8 bytes (the
- * keys are short field values, looked up several times per event; the
- * table only needs them spread, not ids that last). */
-static uint64_t
-quick_hash(const char *p, size_t n, uint64_t seed)
-{
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), x;
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&x, p, 8);
-		h = (h ^ x) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	x = 0;
-	memcpy(&x, p, n);
-	h = (h ^ x) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 29);
-}
-
 static uint64_t
 key_hash(const struct select_key *k)
 {
 	if (k->kind != 'n')
-		return quick_hash(k->s, k->len, (uint64_t)k->kind);
+		return hash_quick(k->s, k->len, (uint64_t)k->kind);
 	double d = k->num == 0 ? 0 : k->num;	/* -0 and 0 are one key */
-	return quick_hash((const char *)&d, sizeof(d), 'n');
+	return hash_quick((const char *)&d, sizeof(d), 'n');
 }
 
 static bool
@@ -587,6 +569,8 @@ index_free(struct rindex *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
+#define INDEX_MIN 64	/* guarded rules that make the index worth its cost */
+
 /* File every rule of rs under its guard.  On failure (memory) every rule
  * is simply always tried. */
 static void
@@ -632,6 +616,11 @@ index_build(struct rindex *ix, const struct ruleset *rs)
 	for (size_t r = 0; r < rs->n; r++)
 		if (ix->always[r])
 			ix->unguarded[ix->nunguarded++] = (uint32_t)r;
+	/* Looking a record's fields up costs about what trying a few dozen
+	 * rules does, now that a rule's conditions are memoised bit tests
+	 * (select_memo_add): with few rules to rule out, try them all. */
+	if (rs->n - ix->nunguarded < INDEX_MIN)
+		index_free(ix);
 }
 
 static inline void
