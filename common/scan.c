@@ -27,6 +27,7 @@ struct scan {
 	struct tnode *node;	/* node[0] is the root */
 	size_t nnode, cap;
 	int slots;
+	uint64_t gen;		/* scan_record() calls + 1 */
 	struct jscan_member *m;	/* the record's members, a tape */
 	size_t mcap;
 	char *buf;		/* decoded strings of the record, then scratch */
@@ -49,6 +50,7 @@ scan_new(void)
 		return NULL;
 	}
 	sc->nnode = 1;
+	sc->gen = 1;
 	sc->node[0] = (struct tnode){ .slot = -1, .kid = -1, .next = -1 };
 	return sc;
 }
@@ -193,6 +195,7 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
     struct jscan_err *e)
 {
 	size_t count;
+	sc->gen++;
 	char type = jscan_tape(line, n, sc->m, sc->mcap, &count, e);
 
 	if (type == 0)
@@ -235,6 +238,18 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
 	if (sc->node[0].kid >= 0)
 		visit(sc, sc->m, 0, count, 0, vals);
 	return 0;
+}
+
+uint64_t
+scan_gen(const struct scan *sc)
+{
+	return sc->gen;
+}
+
+const uint64_t *
+scan_genp(const struct scan *sc)
+{
+	return &sc->gen;
 }
 
 static bool

@@ -11,6 +11,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "select.h"
+#include "hash.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -51,9 +52,19 @@ struct item {
 	size_t npat;
 };
 
+/* Through a memo (select_memo_add): the items of a conjunction as bit
+ * tests, one per field and word of that field's results. */
+struct term {
+	uint32_t mslot;
+	uint32_t word;		/* row[2 word]: known bits; row[2 word + 1]: results */
+	uint64_t mask;
+};
+
 struct conj {
 	struct item *it;
 	size_t n;
+	struct term *term;	/* NULL: test the items */
+	size_t nterm;
 };
 
 struct sel {
@@ -78,7 +89,12 @@ struct select {
 	struct sel *sel;
 	size_t nsel;
 	struct node *root;	/* NULL: the one selection sel[0] */
+	struct select_memo *memo;	/* NULL: not memoised */
+	const struct conj *flat;	/* the one conjunction, memoised */
 };
+
+static inline bool terms_hold(struct select_memo *m, const struct conj *c,
+    struct sval *vals);
 
 /* ---- matching ---- */
 
@@ -418,15 +434,21 @@ item_match(const struct select *s, const struct item *it, struct sval *vals)
 	return r != it->neg;
 }
 
+static __attribute__((noinline)) bool
+items_hold(const struct select *s, const struct conj *c, struct sval *vals)
+{
+	size_t i = 0;
+	while (i < c->n && item_match(s, &c->it[i], vals))
+		i++;
+	return i == c->n;
+}
+
 static bool
 sel_match(const struct select *s, const struct sel *sel, struct sval *vals)
 {
 	for (size_t a = 0; a < sel->n; a++) {
 		const struct conj *c = &sel->alt[a];
-		size_t i = 0;
-		while (i < c->n && item_match(s, &c->it[i], vals))
-			i++;
-		if (i == c->n)
+		if (c->term != NULL ? terms_hold(s->memo, c, vals) : items_hold(s, c, vals))
 			return true;
 	}
 	return false;
@@ -457,6 +479,8 @@ node_match(const struct select *s, const struct node *n, struct sval *vals)
 bool
 select_match(const struct select *s, struct sval *vals)
 {
+	if (s->flat != NULL)
+		return terms_hold(s->memo, s->flat, vals);
 	if (s->root == NULL)
 		return sel_match(s, &s->sel[0], vals);
 	return node_match(s, s->root, vals);
@@ -559,6 +583,364 @@ select_field_keys(const struct select *s, struct sval *v, struct select_key out[
 	return n;
 }
 
+/* ---- memoised matching ---- */
+
+/* Every field condition is a function of its one field's value alone
+ * (type and text), and log fields repeat: a handful of user agents,
+ * methods and status codes, a few thousand paths.  So the results of
+ * all the conditions on one field are worked out together, once per
+ * distinct value, and kept in a direct-mapped table per field; a
+ * selection then tests bits.  A value seen again costs a hash and a
+ * compare; a value never seen again costs what matching it always did,
+ * plus a copy.  Any hash will do: a collision only evicts an entry, and
+ * a hit is confirmed byte for byte.
+ *
+ * A table starts small, so that the fields of few values (methods,
+ * status codes) stay in the processor's nearest cache, and grows while
+ * lookups miss often; a field whose values hardly repeat even in the
+ * largest table (byte counts, request ids) is not worth caching: its
+ * rows are then worked out afresh for a while before caching is tried
+ * again. */
+#define MEMO_MIN 64		/* values kept per field at first: a power of 2, >= 2 */
+#define MEMO_MAX 8192		/* at most */
+#define MEMO_TEXT 192		/* longer values are matched every time */
+#define MEMO_STRETCH 2048	/* lookups judged together */
+#define MEMO_SKIP 65536		/* records left uncached after a poor stretch */
+
+struct matom {
+	const struct select *s;	/* the item's own selection (its scratch) */
+	const struct item *it;
+};
+
+struct mentry {
+	uint64_t hash;
+	char *text;		/* a copy of the value's text */
+	uint32_t len, cap;
+	char type;
+	bool used;
+	bool recent;		/* the newer of its two ways */
+};
+
+struct mslot {
+	int slot;		/* the scan's */
+	uint32_t looks, hits;	/* in the current stretch */
+	uint32_t skip;		/* records left uncached */
+	struct matom *atom;	/* result bit i: atom[i] */
+	size_t natom, words;
+	size_t cap;		/* entries in tab */
+	struct mentry *tab;
+	uint64_t *bits;		/* their rows: 2 * words each */
+	uint64_t *tmp;		/* a row for a value not cached */
+};
+
+struct select_memo {
+	struct scan *scan;
+	const uint64_t *gen;	/* scan_genp(): the current record */
+	uint64_t rowgen;	/* the record row[] is for */
+	uint64_t **row;		/* each slot's row for that record */
+	struct mslot *slot;
+	size_t nslot;
+	uint64_t hits, misses;
+};
+
+static bool
+pat_same(const struct pat *a, const struct pat *b)
+{
+	if (a->kind != b->kind || a->len != b->len || a->num != b->num || a->b != b->b ||
+	    a->fam != b->fam || a->bits != b->bits || memcmp(a->net, b->net, sizeof(a->net)) != 0)
+		return false;
+	if (a->re != NULL || b->re != NULL)
+		return false;	/* regexes are not compared: each is its own */
+	if ((a->s == NULL) != (b->s == NULL) || (a->wild == NULL) != (b->wild == NULL))
+		return false;
+	return (a->s == NULL || memcmp(a->s, b->s, a->len) == 0) &&
+	    (a->wild == NULL || memcmp(a->wild, b->wild, a->len) == 0);
+}
+
+/* Do items a and b always give the same result? */
+static bool
+item_same(const struct item *a, const struct item *b)
+{
+	if (a->slot != b->slot || a->op != b->op || a->cased != b->cased ||
+	    a->all != b->all || a->neg != b->neg || a->exists != b->exists ||
+	    a->npat != b->npat)
+		return false;
+	for (size_t i = 0; i < a->npat; i++)
+		if (!pat_same(&a->pat[i], &b->pat[i]))
+			return false;
+	return true;
+}
+
+struct select_memo *
+select_memo_new(struct scan *sc)
+{
+	struct select_memo *m = calloc(1, sizeof(*m));
+	if (m != NULL) {
+		m->scan = sc;
+		m->gen = scan_genp(sc);
+	}
+	return m;
+}
+
+static void
+mslot_clear(struct mslot *ms)
+{
+	if (ms->tab != NULL)
+		for (size_t i = 0; i < ms->cap; i++)
+			free(ms->tab[i].text);
+	free(ms->tab);
+	free(ms->bits);
+	free(ms->tmp);
+	ms->tab = NULL;
+	ms->bits = ms->tmp = NULL;
+}
+
+void
+select_memo_free(struct select_memo *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nslot; i++) {
+		mslot_clear(&m->slot[i]);
+		free(m->slot[i].atom);
+	}
+	free(m->slot);
+	free(m->row);
+	free(m);
+}
+
+void
+select_memo_stats(const struct select_memo *m, uint64_t *hits, uint64_t *misses)
+{
+	*hits = m->hits;
+	*misses = m->misses;
+}
+
+/* Give ms an empty table of cap entries, for rows of words words.  On
+ * failure ms keeps what it had. */
+static int
+memo_table(struct mslot *ms, size_t cap, size_t words)
+{
+	struct mentry *tab = calloc(cap, sizeof(*tab));
+	uint64_t *bits = calloc(cap * 2 * words, sizeof(*bits));
+	uint64_t *tmp = calloc(2 * words, sizeof(*tmp));
+	if (tab == NULL || bits == NULL || tmp == NULL) {
+		free(tab);
+		free(bits);
+		free(tmp);
+		return -1;
+	}
+	mslot_clear(ms);
+	ms->tab = tab;
+	ms->bits = bits;
+	ms->tmp = tmp;
+	ms->cap = cap;
+	ms->words = words;
+	ms->looks = ms->hits = 0;
+	return 0;
+}
+
+/* The atom for item it of selection s: its field's memo slot and its bit
+ * there (an equal item already filed shares its bit).  -1: memory. */
+static int
+memo_atom(struct select_memo *m, const struct select *s, const struct item *it,
+    uint32_t *mslot, size_t *bit)
+{
+	size_t i;
+	for (i = 0; i < m->nslot && m->slot[i].slot != it->slot; i++)
+		;
+	if (i == m->nslot) {
+		struct mslot *n = realloc(m->slot, (i + 1) * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		m->slot = n;
+		uint64_t **r = realloc(m->row, (i + 1) * sizeof(*r));
+		if (r == NULL)
+			return -1;
+		m->row = r;
+		m->rowgen = 0;
+		m->slot[i] = (struct mslot){ .slot = it->slot };
+		m->nslot++;
+	}
+	struct mslot *ms = &m->slot[i];
+	*mslot = (uint32_t)i;
+	for (size_t a = 0; a < ms->natom; a++)
+		if (item_same(ms->atom[a].it, it)) {
+			*bit = a;
+			return 0;
+		}
+	struct matom *na = realloc(ms->atom, (ms->natom + 1) * sizeof(*na));
+	if (na == NULL)
+		return -1;
+	ms->atom = na;
+	/* A new atom: the cache, sized by the number of atoms, starts over
+	 * (this happens while rules load, before any record). */
+	size_t words = (ms->natom + 1 + 63) / 64;
+	if ((words != ms->words || ms->tab == NULL) && memo_table(ms, MEMO_MIN, words) != 0)
+		return -1;
+	ms->atom[ms->natom] = (struct matom){ .s = s, .it = it };
+	m->rowgen = 0;
+	*bit = ms->natom++;
+	return 0;
+}
+
+/* The row of memo slot ms for the record of vals: what is known of its
+ * atoms for that field's value (per word of atoms: known bits, results),
+ * found in the table, or claimed there with nothing known yet. */
+static uint64_t *
+memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
+{
+	uint64_t *row = ms->tmp;
+	if (ms->skip > 0) {
+		ms->skip--;
+		goto fresh;
+	}
+	const struct sval *v = &vals[ms->slot];
+	size_t len = v->type != 0 ? v->len : 0;
+	const char *text = len > 0 ? v->p : "";
+	uint64_t h = hash_quick(text, len, (uint64_t)(unsigned char)v->type);
+	if (++ms->looks == MEMO_STRETCH) {
+		/* More than one miss in eight: a bigger table, if it may
+		 * grow; else fewer than one hit in four: a rest. */
+		uint32_t misses = ms->looks - ms->hits;
+		if (misses > MEMO_STRETCH / 8 && ms->cap < MEMO_MAX)
+			memo_table(ms, ms->cap * 4, ms->words);
+		else if (ms->hits < MEMO_STRETCH / 4)
+			ms->skip = MEMO_SKIP;
+		ms->looks = ms->hits = 0;
+	}
+	/* Two ways: the entries at and at + 1, the older one replaced. */
+	size_t at = h & (ms->cap - 2);
+	for (size_t w = at; w < at + 2; w++) {
+		struct mentry *e = &ms->tab[w];
+		if (e->used && e->hash == h && e->len == len && e->type == v->type &&
+		    memcmp(e->text, text, len) == 0) {
+			m->hits++;
+			ms->hits++;
+			e->recent = true;
+			ms->tab[w ^ 1].recent = false;
+			return ms->bits + w * 2 * ms->words;
+		}
+	}
+	m->misses++;
+	if (ms->tab[at].recent)
+		at++;
+	struct mentry *e = &ms->tab[at];
+	e->used = false;	/* until it holds this value */
+	if (len <= MEMO_TEXT && (e->text == NULL || e->cap < len)) {
+		size_t cap = len > 16 ? len : 16;
+		char *t = realloc(e->text, cap);
+		if (t != NULL) {
+			e->text = t;
+			e->cap = (uint32_t)cap;
+		}
+	}
+	if (len <= MEMO_TEXT && e->text != NULL && e->cap >= len) {
+		memcpy(e->text, text, len);
+		e->hash = h;
+		e->len = (uint32_t)len;
+		e->type = v->type;
+		e->used = true;
+		e->recent = true;
+		ms->tab[at ^ 1].recent = false;
+		row = ms->bits + at * 2 * ms->words;
+	}
+fresh:
+	memset(row, 0, 2 * ms->words * sizeof(*row));	/* nothing known */
+	return row;
+}
+
+/* Every field's row for the record of vals. */
+static __attribute__((noinline)) void
+memo_begin(struct select_memo *m, struct sval *vals)
+{
+	m->rowgen = *m->gen;
+	for (size_t i = 0; i < m->nslot; i++)
+		m->row[i] = memo_lookup(m, &m->slot[i], vals);
+}
+
+/* Work out term t's atoms not yet known for the field's value, in order,
+ * until one fails; they become known.  Returns whether all held. */
+static __attribute__((noinline)) bool
+memo_work(const struct select_memo *m, const struct term *t, uint64_t *row,
+    struct sval *vals)
+{
+	const struct mslot *ms = &m->slot[t->mslot];
+	uint64_t *known = &row[2 * t->word], *res = known + 1;
+	uint64_t need = t->mask & ~*known;
+	while (need != 0) {
+		unsigned b = (unsigned)__builtin_ctzll(need);
+		const struct matom *a = &ms->atom[t->word * 64 + b];
+		uint64_t bit = (uint64_t)1 << b;
+		need &= need - 1;
+		*known |= bit;
+		if (item_match(a->s, a->it, vals))
+			*res |= bit;
+		else
+			return false;
+	}
+	return true;
+}
+
+/* Do all the terms of c hold for the record of vals? */
+static inline bool
+terms_hold(struct select_memo *m, const struct conj *c, struct sval *vals)
+{
+	if (__builtin_expect(m->rowgen != *m->gen, 0))
+		memo_begin(m, vals);
+	for (size_t i = 0; i < c->nterm; i++) {
+		const struct term *t = &c->term[i];
+		uint64_t *row = m->row[t->mslot] + 2 * t->word;
+		if ((t->mask & ~row[0]) != 0 && !memo_work(m, t, m->row[t->mslot], vals))
+			return false;
+		if ((row[1] & t->mask) != t->mask)
+			return false;
+	}
+	return true;
+}
+
+/* The terms of conjunction c: its items grouped by memo slot and word,
+ * in the order of the items (cheap ones first).  On failure c keeps
+ * testing its items. */
+static int
+memo_conj(struct select_memo *m, const struct select *s, struct conj *c)
+{
+	struct term *t = calloc(c->n + 1, sizeof(*t));
+	size_t nt = 0;
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		uint32_t ms;
+		size_t bit;
+		if (memo_atom(m, s, &c->it[i], &ms, &bit) != 0) {
+			free(t);
+			return -1;
+		}
+		size_t j;
+		for (j = 0; j < nt && (t[j].mslot != ms || t[j].word != bit / 64); j++)
+			;
+		if (j == nt)
+			t[nt++] = (struct term){ .mslot = ms, .word = (uint32_t)(bit / 64) };
+		t[j].mask |= (uint64_t)1 << (bit % 64);
+	}
+	c->term = t;
+	c->nterm = nt;
+	return 0;
+}
+
+int
+select_memo_add(struct select_memo *m, struct select *s)
+{
+	s->memo = m;
+	for (size_t i = 0; i < s->nsel; i++)
+		for (size_t a = 0; a < s->sel[i].n; a++)
+			if (memo_conj(m, s, &s->sel[i].alt[a]) != 0)
+				return -1;
+	if (s->root == NULL && s->nsel == 1 && s->sel[0].n == 1)
+		s->flat = &s->sel[0].alt[0];
+	return 0;
+}
+
 /* ---- freeing ---- */
 
 static void
@@ -592,6 +974,7 @@ sel_free(struct sel *s)
 		for (size_t i = 0; i < s->alt[a].n; i++)
 			item_free(&s->alt[a].it[i]);
 		free(s->alt[a].it);
+		free(s->alt[a].term);
 	}
 	free(s->alt);
 }

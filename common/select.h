@@ -86,4 +86,21 @@ size_t select_guard(const struct select *s, int *slot, struct select_key **keys)
  * out. */
 int select_field_keys(const struct select *s, struct sval *v, struct select_key out[2]);
 
+/* Memoised matching, for a program that matches many selections against
+ * every record of a stream (anomaly-detect's rules): the results of all
+ * the conditions on one field are worked out once per distinct value of
+ * that field and kept (a bounded table per field), so a value seen again
+ * costs a hash and a compare, however many selections test it.  Results
+ * are exactly those of plain matching.
+ *
+ * select_memo_add() makes s match through m from then on; every
+ * selection added must outlive m's use, and m must be fed records only
+ * through its scan's scan_record().  On failure (memory) s still
+ * matches, partly through m.  Returns 0 or -1. */
+struct select_memo;
+struct select_memo *select_memo_new(struct scan *sc);
+int select_memo_add(struct select_memo *m, struct select *s);
+void select_memo_stats(const struct select_memo *m, uint64_t *hits, uint64_t *misses);
+void select_memo_free(struct select_memo *m);
+
 #endif

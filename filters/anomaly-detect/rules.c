@@ -794,6 +794,14 @@ load(struct ruleset *rs, char *const *paths, size_t npaths, const char *text,
 		if (rs->ts_slot < 0 || rs->id_slot < 0 || rs->alerts_slot < 0)
 			rc = -1;
 	}
+	/* Matching through the memo is an optimisation: without memory for
+	 * it, a rule matches field by field. */
+	if (rc == 0 && ld.errors == 0 && (rs->memo = select_memo_new(rs->scan)) != NULL)
+		for (size_t i = 0; i < rs->n; i++) {
+			select_memo_add(rs->memo, rs->rule[i].where);
+			if (rs->rule[i].except != NULL)
+				select_memo_add(rs->memo, rs->rule[i].except);
+		}
 	if (rc != 0) {
 		struct sl_err e;
 		err_set(&e, NULL, 0, 0, "out of memory");
@@ -817,6 +825,7 @@ ruleset_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->n; i++)
 		rule_free(&rs->rule[i]);
 	free(rs->rule);
+	select_memo_free(rs->memo);
 	scan_free(rs->scan);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);

@@ -60,6 +60,7 @@ struct ruleset {
 	struct rule *rule;	/* enabled rules only */
 	size_t n, disabled;
 	struct scan *scan;
+	struct select_memo *memo;	/* every rule's where and except */
 	int ts_slot, id_slot;	/* @timestamp, event.id */
 	int alerts_slot;	/* alerts, which --emit all adds to */
 	char **files;		/* every file read, for --watch */

@@ -51,7 +51,10 @@ release(struct compiled *c)
 	yamlcfg_free(&c->doc);
 }
 
-/* Does the selection in yaml match the record? -1 when either fails. */
+/* Does the selection in yaml match the record? -1 when either fails.
+ * Every answer is checked three ways: plain matching, then through a
+ * memo (select_memo_add) for a value it has not seen, then for the same
+ * value again (its cached results); -2 when they disagree. */
 static int
 matches(const char *yaml, const char *record)
 {
@@ -64,10 +67,36 @@ matches(const char *yaml, const char *record)
 	struct sval vals[64];
 	struct jscan_err je;
 	int r = -1;
-	if (scan_record(c.scan, record, strlen(record), vals, &je) == 0)
-		r = select_match(c.sel, vals);
-	else
+	if (scan_record(c.scan, record, strlen(record), vals, &je) != 0) {
 		fprintf(stderr, "#   scan: %s\n", je.msg);
+		release(&c);
+		return -1;
+	}
+	r = select_match(c.sel, vals);
+	struct select_memo *m = select_memo_new(c.scan);
+	if (m == NULL || select_memo_add(m, c.sel) != 0) {
+		fprintf(stderr, "#   out of memory\n");
+		r = -1;
+	}
+	for (int pass = 0; r >= 0 && pass < 2; pass++) {
+		scan_record(c.scan, record, strlen(record), vals, &je);
+		int again = select_match(c.sel, vals);
+		if (again != r) {
+			fprintf(stderr, "#   plain matching says %d, memoised (pass %d) %d\n",
+			    r, pass + 1, again);
+			r = -2;
+		}
+	}
+	uint64_t hits, misses;
+	if (m != NULL && r >= 0) {
+		select_memo_stats(m, &hits, &misses);
+		if (misses == 0 || hits < misses) {
+			fprintf(stderr, "#   the memo missed %llu times and hit %llu on one record\n",
+			    (unsigned long long)misses, (unsigned long long)hits);
+			r = -2;
+		}
+	}
+	select_memo_free(m);
 	release(&c);
 	return r;
 }
@@ -328,6 +357,109 @@ test_errors(void)
 	}
 }
 
+/* The memo against plain matching over many records: more distinct
+ * values than its table holds (collisions, evictions), values too long
+ * to keep, escapes, arrays, numbers as text, missing fields, and a field
+ * whose values never repeat (the memo stops caching it for a while). */
+static const char *const memo_rules[] = {
+	"where: {u|startswith: /api/, s|gte: 500}",
+	"where: {u|contains: ['../', '%2e%2e', x7]}",
+	"where: {u|endswith: [.php, '3']}",
+	"where: {u|re: '^/a[0-9]+5$'}",
+	"where: {a|contains: Bot, s: [200, 404]}",
+	"where: {a|cased|contains: Bot}",
+	"where: {ip|cidr: [10.0.0.0/8, '2001:db8::/32']}",
+	"where: {n|gt: 90000}",
+	"where: {n|lt: 20, a|exists: false}",
+	"where: {u: /api/1*}",
+	"where: [{s: 404}, {a: null}]",
+	"where: {tags: web}",
+	"detection:\n  x: {u|contains: '/a1'}\n  y: {s: 200}\n  condition: x and not y\n",
+};
+
+static void
+test_memo(void)
+{
+	enum { NR = sizeof(memo_rules) / sizeof(memo_rules[0]), N = 30000 };
+	struct compiled plain[NR], memo[NR];
+	struct scan *shared = scan_new();
+	struct select_memo *m = select_memo_new(shared);
+	bool built = m != NULL;
+	for (size_t i = 0; i < NR; i++) {
+		built = compile(&plain[i], memo_rules[i]) && built;
+		/* The memoised copies share one scan and one memo, as a rule
+		 * set does. */
+		struct ydoc *d = &memo[i].doc;
+		memset(&memo[i], 0, sizeof(memo[i]));
+		yamlcfg_load_string(d, "t.yaml", memo_rules[i], strlen(memo_rules[i]), &err);
+		struct select_ctx cx = { .scan = shared, .doc = d };
+		const struct ynode *w = ymap_get(d->root, "where");
+		memo[i].sel = w ? select_where(&cx, w, &err) :
+		    select_detection(&cx, ymap_get(d->root, "detection"), &err);
+		built = memo[i].sel != NULL && select_memo_add(m, memo[i].sel) == 0 && built;
+	}
+	if (!ok(built, "memo: every rule compiles")) {
+		fprintf(stderr, "#   %s\n", err.msg);
+		return;
+	}
+	static const char *const agents[] = { "Mozilla/5.0", "Googlebot/2.1", "curl/8.5",
+		"a\\u0042ot", "[\"x\",\"Bot\"]" };
+	char rec[1024], longpath[400];
+	struct sval pv[64], mv[64];
+	struct jscan_err je;
+	unsigned long seed = 7, wrong = 0, same = 0;
+	memset(longpath, 'z', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	for (int i = 0; i < N; i++) {
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		unsigned r = (unsigned)(seed >> 33);
+		const char *ag = agents[r % 5];
+		char agent[64];
+		if (ag[0] == '[')
+			snprintf(agent, sizeof(agent), "%s", ag);
+		else
+			snprintf(agent, sizeof(agent), "\"%s\"", ag);
+		int k = snprintf(rec, sizeof(rec),
+		    "{\"u\":\"/%s%u%s\",\"s\":%s,%s\"n\":%u,\"ip\":\"%s.%u\",\"tags\":[\"web\",\"x\"]}",
+		    r % 3 == 0 ? "api/" : r % 3 == 1 ? "a" : "x/../",
+		    (r >> 4) % 9000, r % 17 == 0 ? longpath : r % 5 == 0 ? ".php" : "",
+		    r % 7 == 0 ? "\"500\"" : r % 2 ? "200" : "404",
+		    r % 11 == 0 ? "" : r % 13 == 0 ? "\"a\":null," :
+		    (snprintf(rec + 900, 100, "\"a\":%s,", agent), rec + 900),
+		    r % 40 == 0 ? r : (r >> 8) % 100000,
+		    r % 4 == 0 ? "10.1.2" : "192.0.2", r % 256);
+		if (k <= 0 || (size_t)k >= 900)
+			continue;
+		if (scan_record(shared, rec, (size_t)k, mv, &je) != 0) {
+			wrong++;
+			continue;
+		}
+		for (size_t j = 0; j < NR; j++) {
+			if (scan_record(plain[j].scan, rec, (size_t)k, pv, &je) != 0) {
+				wrong++;
+				continue;
+			}
+			bool a = select_match(plain[j].sel, pv), b = select_match(memo[j].sel, mv);
+			if (a != b && wrong++ < 5)
+				fprintf(stderr, "#   rule %zu, %s: plain %d, memo %d\n", j, rec, a, b);
+			same += a == b;
+		}
+	}
+	uint64_t hits, misses;
+	select_memo_stats(m, &hits, &misses);
+	ok(wrong == 0 && same > (unsigned long)N * NR / 2,
+	    "memo: %lu answers over %d records agree with plain matching", same, N);
+	ok(hits > 0 && misses > 0, "memo: both hits (%llu) and misses (%llu) were tried",
+	    (unsigned long long)hits, (unsigned long long)misses);
+	for (size_t i = 0; i < NR; i++) {
+		release(&plain[i]);
+		select_free(memo[i].sel);
+		yamlcfg_free(&memo[i].doc);
+	}
+	select_memo_free(m);
+	scan_free(shared);
+}
+
 int
 main(void)
 {
@@ -337,5 +469,6 @@ main(void)
 	test_contains();
 	test_conditions();
 	test_errors();
+	test_memo();
 	return done();
 }
