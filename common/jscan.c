@@ -58,9 +58,11 @@ bad(struct jscan_err *e, const char *msg, const char *s, const char *at)
 }
 
 /* The rest of a string from a backslash or control byte at p: returns the
- * byte after the closing quote, or NULL. */
+ * byte after the closing quote, or NULL.  Sets *esc when it meets an
+ * escape. */
 static const char *
-string_slow(const char *s, const char *p, const char *end, struct jscan_err *e)
+string_slow(const char *s, const char *p, const char *end, struct jscan_err *e,
+    bool *esc)
 {
 	for (;;) {
 		p += json_plain_span(p, (size_t)(end - p));
@@ -70,6 +72,7 @@ string_slow(const char *s, const char *p, const char *end, struct jscan_err *e)
 			return p + 1;
 		if (*p != '\\')
 			return fail(e, "control character in string", s, p);
+		*esc = true;
 		if (end - p < 2)
 			return fail(e, "unterminated string", s, end);
 		switch (p[1]) {
@@ -94,7 +97,8 @@ string_slow(const char *s, const char *p, const char *end, struct jscan_err *e)
  * closing quote, or NULL.  Inlined, sixteen bytes a step until a quote,
  * backslash or control byte; only escapes and errors leave the loop. */
 static inline const char *
-string(const char *s, const char *p, const char *end, struct jscan_err *e)
+string(const char *s, const char *p, const char *end, struct jscan_err *e,
+    bool *esc)
 {
 #ifdef __SSE2__
 	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
@@ -114,7 +118,7 @@ string(const char *s, const char *p, const char *end, struct jscan_err *e)
 		p += 16;
 	}
 #endif
-	return string_slow(s, p, end, e);
+	return string_slow(s, p, end, e, esc);
 }
 
 static const char *
@@ -175,21 +179,27 @@ value_type(char c)
 
 #define NONE UINT32_MAX
 
-/* The scanner, for the top-level members only (tape false) or for the
- * members of every object (tape true); inlined into both entry points so
- * each is compiled for its own case. */
+/* The scanner, for the top-level members only (tape false), for the
+ * members of every object (tape true), or for a walker's calls (w);
+ * inlined into each entry point so each is compiled for its own case. */
 static inline __attribute__((always_inline)) char
 scan(const char *s, size_t n, struct jscan_member *m, size_t max,
-    size_t *count, struct jscan_err *e, bool tape)
+    size_t *count, struct jscan_err *e, bool tape, const struct jscan_walker *w)
 {
 	char closer[JSCAN_MAX_DEPTH];	/* the bracket that closes each level */
-	/* tape: the member whose value is being read at each depth. */
+	/* tape: the member whose value is being read at each depth; w: its
+	 * node, NONE for none. */
 	uint32_t open[JSCAN_MAX_DEPTH + 1];
+	/* w: the node of the object at each depth (-1: not entered), and the
+	 * value of the member being read there. */
+	int obj[JSCAN_MAX_DEPTH + 1];
+	const char *val[JSCAN_MAX_DEPTH + 1];
 	size_t depth = 0, members = 0;
 	const char *p = s, *end = s + n;
 	/* The member of the top-level object being read (depth 1), or NULL. */
 	struct jscan_member *cur = NULL;
 	char top;
+	bool kesc, vesc = false;	/* the last key, the last string value */
 
 	if (count)
 		*count = 0;
@@ -207,14 +217,18 @@ value:	/* A value is wanted at p.  White space is one more case of the
 		p++;
 		goto value;
 	case '"':
-		p = string(s, p + 1, end, e);
+		vesc = false;
+		p = string(s, p + 1, end, e, &vesc);
 		break;
 	case '{': case '[':
 		if (depth >= JSCAN_MAX_DEPTH)
 			return bad(e, "nested too deeply", s, p);
 		closer[depth++] = *p == '{' ? '}' : ']';
-		if (tape)
+		if (tape || w)
 			open[depth] = NONE;
+		if (w)
+			obj[depth] = *p != '{' ? -1 : depth == 1 ? 0 :
+			    open[depth - 1] != NONE ? (int)open[depth - 1] : -1;
 		p++;
 		SKIP_WS(p, end);
 		if (p < end && *p == closer[depth - 1]) {
@@ -236,17 +250,29 @@ value:	/* A value is wanted at p.  White space is one more case of the
 		return 0;
 
 next:	/* A value just ended at p: close containers or find the next item. */
-	if (tape) {
+	if (w) {
+		if (depth > 0 && open[depth] != NONE) {
+			const char *v = val[depth];
+			char t = value_type(*v);
+			w->value(w->arg, (int)open[depth], t, v, (size_t)(p - v),
+			    t == '"' && vesc);
+			open[depth] = NONE;
+		}
+	} else if (tape) {
 		if (depth > 0 && open[depth] != NONE) {
 			uint32_t i = open[depth];
 			if (i < max) {
 				m[i].vlen = (size_t)(p - m[i].val);
 				m[i].next = members;
+				if (vesc && m[i].type == '"')
+					m[i].esc |= JSCAN_VAL_ESC;
 			}
 			open[depth] = NONE;
 		}
 	} else if (cur != NULL && depth == 1) {
 		cur->vlen = (size_t)(p - cur->val);
+		if (vesc && cur->type == '"')
+			cur->esc |= JSCAN_VAL_ESC;
 		cur = NULL;
 	}
 after:	/* Past a value and any white space after it. */
@@ -292,15 +318,21 @@ key:	/* A member's key is wanted at p. */
 		return bad(e, "expected a string key", s, p);
 	{
 		const char *k = p + 1;
-		p = string(s, k, end, e);
+		kesc = false;
+		p = string(s, k, end, e, &kesc);
 		if (p == NULL)
 			return 0;
-		if (tape || depth == 1) {
+		if (w) {
+			int node = obj[depth] < 0 ? -1 :
+			    w->key(w->arg, obj[depth], k, (size_t)(p - 1 - k), kesc);
+			open[depth] = node < 0 ? NONE : (uint32_t)node;
+		} else if (tape || depth == 1) {
 			if (members < max) {
 				cur = &m[members];
 				cur->key = k;
 				cur->klen = (size_t)(p - 1 - k);
 				cur->depth = depth;
+				cur->esc = kesc ? JSCAN_KEY_ESC : 0;
 			} else {
 				cur = NULL;
 			}
@@ -319,7 +351,9 @@ key:	/* A member's key is wanted at p. */
 	}
 	if (p < end && (unsigned char)*p <= ' ')
 		SKIP_WS(p, end);
-	if ((tape || depth == 1) && cur != NULL && p < end) {
+	if (w)
+		val[depth] = p;
+	else if ((tape || depth == 1) && cur != NULL && p < end) {
 		cur->val = p;
 		cur->type = value_type(*p);
 	}
@@ -330,14 +364,20 @@ char
 jscan(const char *s, size_t n, struct jscan_member *m, size_t max,
     size_t *count, struct jscan_err *e)
 {
-	return scan(s, n, m, max, count, e, false);
+	return scan(s, n, m, max, count, e, false, NULL);
 }
 
 char
 jscan_tape(const char *s, size_t n, struct jscan_member *m, size_t max,
     size_t *count, struct jscan_err *e)
 {
-	return scan(s, n, m, max, count, e, true);
+	return scan(s, n, m, max, count, e, true, NULL);
+}
+
+char
+jscan_walk(const char *s, size_t n, const struct jscan_walker *w, struct jscan_err *e)
+{
+	return scan(s, n, NULL, 0, NULL, e, false, w);
 }
 
 const char *
@@ -381,6 +421,7 @@ jscan_members(const char *obj, size_t n, struct jscan_member *m, size_t max)
 			cur->klen = klen;
 			cur->val = p;
 			cur->type = value_type(*p);
+			cur->esc = JSCAN_KEY_ESC | JSCAN_VAL_ESC;	/* not looked at */
 		}
 		/* Skip the value: strings whole, brackets counted. */
 		size_t depth = 0;

@@ -7,6 +7,7 @@
  * validation pass plus work proportional to the fields the program reads.
  */
 #include "scan.h"
+#include "hash.h"
 #include "jstr.h"
 
 #include <stdint.h>
@@ -23,13 +24,23 @@ struct tnode {
 	int kid, next;		/* first child, next sibling; -1: none */
 };
 
+/* Every key that leads from a node to another: each step of a path, and
+ * each run of steps joined with dots, as a flat record would name them
+ * ("source.ip" from the root, as well as "source", then "ip"). */
+struct kent {
+	uint64_t hash;
+	char *name;		/* NULL: an empty entry */
+	size_t len;
+	int from, to;		/* nodes */
+};
+
 struct scan {
 	struct tnode *node;	/* node[0] is the root */
 	size_t nnode, cap;
+	struct kent *key;	/* open addressing, at most half full */
+	size_t nkey, kcap;
 	int slots;
 	uint64_t gen;		/* scan_record() calls + 1 */
-	struct jscan_member *m;	/* the record's members, a tape */
-	size_t mcap;
 	char *buf;		/* decoded strings of the record, then scratch */
 	size_t bcap, blen;
 	size_t slen, scap;	/* scratch used and allowed, after bcap / 2 */
@@ -43,9 +54,7 @@ scan_new(void)
 		return NULL;
 	sc->cap = 16;
 	sc->node = calloc(sc->cap, sizeof(*sc->node));
-	sc->mcap = 256;
-	sc->m = malloc(sc->mcap * sizeof(*sc->m));
-	if (sc->node == NULL || sc->m == NULL) {
+	if (sc->node == NULL) {
 		scan_free(sc);
 		return NULL;
 	}
@@ -62,8 +71,10 @@ scan_free(struct scan *sc)
 		return;
 	for (size_t i = 0; i < sc->nnode; i++)
 		free(sc->node[i].name);
+	for (size_t i = 0; i < sc->kcap; i++)
+		free(sc->key[i].name);
+	free(sc->key);
 	free(sc->node);
-	free(sc->m);
 	free(sc->buf);
 	free(sc);
 }
@@ -84,9 +95,111 @@ child(const struct scan *sc, int at, const char *name, size_t len)
 	return -1;
 }
 
+
+/* Keys are looked up once per member of every record, and the keys a
+ * program reads differ in length or in their first, middle or last byte
+ * nearly always; a hash of those is enough to spread them (a collision
+ * costs a probe). */
+static inline uint64_t
+key_hash(int from, const char *name, size_t len)
+{
+	uint64_t x = (uint64_t)len | (uint64_t)(unsigned char)name[0] << 16 |
+	    (uint64_t)(unsigned char)name[len / 2] << 24 |
+	    (uint64_t)(unsigned char)name[len - 1] << 32 | (uint64_t)from << 40;
+	x *= 0x9e3779b97f4a7c15ULL;
+	return x ^ (x >> 31);
+}
+
+/* a[0, n) == b[0, n), for the short keys of JSON records: a few loads. */
+static inline bool
+same(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+static inline struct kent *
+key_slot(const struct scan *sc, int from, const char *name, size_t len, uint64_t h)
+{
+	for (size_t i = h & (sc->kcap - 1);; i = (i + 1) & (sc->kcap - 1)) {
+		struct kent *e = &sc->key[i];
+		if (e->name == NULL || (e->hash == h && e->len == len && e->from == from &&
+		    same(e->name, name, len)))
+			return e;
+	}
+}
+
+/* The node key name[0, len) leads to from node from, or -1. */
+static inline int
+key_find(const struct scan *sc, int from, const char *name, size_t len)
+{
+	if (sc->kcap == 0 || len == 0)
+		return -1;
+	const struct kent *e = key_slot(sc, from, name, len, key_hash(from, name, len));
+	return e->name != NULL ? e->to : -1;
+}
+
+static int
+key_add(struct scan *sc, int from, const char *name, size_t len, int to)
+{
+	if (2 * (sc->nkey + 1) > sc->kcap) {
+		size_t cap = sc->kcap ? 2 * sc->kcap : 32, oldcap = sc->kcap;
+		struct kent *old = sc->key, *t = calloc(cap, sizeof(*t));
+		if (t == NULL)
+			return -1;
+		sc->key = t;
+		sc->kcap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].name != NULL)
+				*key_slot(sc, old[i].from, old[i].name, old[i].len, old[i].hash) = old[i];
+		free(old);
+	}
+	uint64_t h = key_hash(from, name, len);
+	struct kent *e = key_slot(sc, from, name, len, h);
+	if (e->name != NULL)
+		return 0;	/* filed by an earlier path */
+	if ((e->name = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	e->hash = h;
+	e->len = len;
+	e->from = from;
+	e->to = to;
+	sc->nkey++;
+	return 0;
+}
+
 int
 scan_path(struct scan *sc, const char *path)
 {
+	int steps[256];
+	const char *starts[256];
+	size_t nsteps = 0;
 	int at = 0;
 	const char *p = path;
 
@@ -117,54 +230,70 @@ scan_path(struct scan *sc, const char *path)
 			sc->node[at].kid = k;
 		}
 		at = k;
+		if (nsteps == sizeof(steps) / sizeof(steps[0]))
+			return -1;
+		starts[nsteps] = p;
+		steps[nsteps++] = k;
 		if (dot == NULL)
 			break;
 		p = dot + 1;
 	}
+	/* Steps i..j of the path, joined, lead from the node before step i
+	 * to the node of step j. */
+	for (size_t i = 0; i < nsteps; i++)
+		for (size_t j = i; j < nsteps; j++) {
+			const char *end = starts[j] + sc->node[steps[j]].len;
+			if (key_add(sc, i ? steps[i - 1] : 0, starts[i],
+			    (size_t)(end - starts[i]), steps[j]) != 0)
+				return -1;
+		}
 	if (sc->node[at].slot < 0)
 		sc->node[at].slot = sc->slots++;
 	return sc->node[at].slot;
 }
 
+/* jscan_walk()'s calls. */
+struct walk {
+	struct scan *sc;
+	struct sval *vals;
+};
+
 /* The node a member key leads to from node at: one step, or several when
  * the key is a flat dotted name ("source.ip").  -1 when it leads nowhere. */
 static int
-walk(const struct scan *sc, int at, const char *k, size_t klen)
+on_key(void *arg, int at, const char *k, size_t klen, int esc)
 {
+	const struct scan *sc = ((struct walk *)arg)->sc;
+	if (sc->node[at].kid < 0)
+		return -1;	/* nothing registered below */
+	if (!esc)
+		return key_find(sc, at, k, klen);
 	char tmp[MAX_KEY];
-	int direct = child(sc, at, k, klen);
-
-	if (direct >= 0)
-		return direct;	/* the usual case: one plain step */
-	if (memchr(k, '\\', klen) != NULL) {
-		if (klen > sizeof(tmp))
-			return -1;
-		klen = jstr_unescape(k, klen, tmp);
-		k = tmp;
-	}
-	for (;;) {
-		const char *dot = memchr(k, '.', klen);
-		size_t len = dot ? (size_t)(dot - k) : klen;
-		at = child(sc, at, k, len);
-		if (at < 0 || dot == NULL)
-			return at;
-		klen -= len + 1;
-		k = dot + 1;
-	}
+	if (klen > sizeof(tmp))
+		return -1;
+	return key_find(sc, at, tmp, jstr_unescape(k, klen, tmp));
 }
 
+/* The value of a member that leads to node at: its slot's value, when
+ * this is the first of it in the record. */
 static void
-fill(struct scan *sc, const struct jscan_member *m, struct sval *v)
+on_value(void *arg, int at, char type, const char *val, size_t vlen, int esc)
 {
-	v->type = m->type;
-	if (m->type != '"') {
-		v->p = m->val;
-		v->len = m->vlen;
+	struct walk *wk = arg;
+	struct scan *sc = wk->sc;
+	int slot = sc->node[at].slot;
+	if (slot < 0 || wk->vals[slot].type != 0)
+		return;
+	struct sval *v = &wk->vals[slot];
+	v->type = type;
+	if (type != '"') {
+		v->p = val;
+		v->len = vlen;
 		return;
 	}
-	v->p = m->val + 1;
-	v->len = m->vlen - 2;
-	if (memchr(v->p, '\\', v->len) != NULL) {
+	v->p = val + 1;
+	v->len = vlen - 2;
+	if (esc) {
 		char *out = sc->buf + sc->blen;
 		v->len = jstr_unescape(v->p, v->len, out);
 		v->p = out;
@@ -172,50 +301,11 @@ fill(struct scan *sc, const struct jscan_member *m, struct sval *v)
 	}
 }
 
-/* The members m[from, to) are siblings with their subtrees (a tape from
- * jscan_tape()); at is the trie node their object stands for. */
-static void
-visit(struct scan *sc, const struct jscan_member *m, size_t from, size_t to,
-    int at, struct sval *vals)
-{
-	for (size_t i = from; i < to; i = m[i].next) {
-		int k = walk(sc, at, m[i].key, m[i].klen);
-		if (k < 0)
-			continue;
-		const struct tnode *t = &sc->node[k];
-		if (t->slot >= 0 && vals[t->slot].type == 0)
-			fill(sc, &m[i], &vals[t->slot]);
-		if (t->kid >= 0 && m[i].type == '{')
-			visit(sc, m, i + 1, m[i].next, k, vals);
-	}
-}
-
 int
 scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
     struct jscan_err *e)
 {
-	size_t count;
 	sc->gen++;
-	char type = jscan_tape(line, n, sc->m, sc->mcap, &count, e);
-
-	if (type == 0)
-		return -1;
-	if (type != '{') {
-		e->msg = type == '[' ? "not a JSON object (an array)" : "not a JSON object";
-		e->pos = 0;
-		return -1;
-	}
-	if (count > sc->mcap) {
-		struct jscan_member *m = realloc(sc->m, count * sizeof(*m));
-		if (m == NULL) {
-			e->msg = "out of memory";
-			e->pos = 0;
-			return -1;
-		}
-		sc->m = m;
-		sc->mcap = count;
-		jscan_tape(line, n, sc->m, sc->mcap, &count, e);
-	}
 	/* Room for the decoded strings (at most n bytes) and as much again
 	 * for scan_scratch(). */
 	if (sc->bcap < 2 * n) {
@@ -235,8 +325,16 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
 		vals[i].type = 0;
 		vals[i].known = 0;
 	}
-	if (sc->node[0].kid >= 0)
-		visit(sc, sc->m, 0, count, 0, vals);
+	struct walk wk = { .sc = sc, .vals = vals };
+	const struct jscan_walker w = { .key = on_key, .value = on_value, .arg = &wk };
+	char type = jscan_walk(line, n, &w, e);
+	if (type == 0)
+		return -1;
+	if (type != '{') {
+		e->msg = type == '[' ? "not a JSON object (an array)" : "not a JSON object";
+		e->pos = 0;
+		return -1;
+	}
 	return 0;
 }
 
