@@ -355,6 +355,51 @@ test_format_cached(void)
 	ok(same, "the cached formatter writes what the plain one does, across day boundaries and before 1970");
 }
 
+/* rfc3339_parse() reads the common shapes by a shortcut: it must say
+ * what rfc3339_scan() says, for good stamps and for every one-byte
+ * corruption of them (bad digits, separators, lengths, leap seconds,
+ * February 29th, lower-case letters, other zones). */
+static void
+test_parse_shortcut(void)
+{
+	static const char *const base[] = {
+		"2026-11-22T00:00:00.086Z", "2026-11-22T23:59:59Z", "2024-02-29T12:30:45.999Z",
+		"2023-02-29T12:30:45.000Z", "1970-01-01T00:00:60.123Z", "9999-12-31T23:59:59.999Z",
+		"0000-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-22t00:00:00Z",
+		"2026-11-22 00:00:00.5Z", "2026-11-22T00:00:00.086+01:00",
+	};
+	static const char subst[] = "0123456789:-.TtZz +/ a\x7f";
+	unsigned long tried = 0, wrong = 0;
+	for (size_t b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
+		size_t n = strlen(base[b]);
+		for (size_t i = 0; i <= n; i++)
+			for (size_t c = 0; c < sizeof(subst) - 1; c++) {
+				char t[40];
+				memcpy(t, base[b], n + 1);
+				size_t len = n;
+				if (i < n)
+					t[i] = subst[c];
+				else if (c < 3)
+					len = n - 1 - c;	/* shorter */
+				else if (c > 3)
+					continue;
+				int64_t a = 0, want = 0;
+				bool zone = false;
+				size_t used = rfc3339_scan(t, len, &want, &zone);
+				bool ok_want = used == len && used > 0 && zone;
+				bool ok_got = rfc3339_parse(t, len, &a) == 0;
+				tried++;
+				if (ok_want != ok_got || (ok_got && a != want)) {
+					if (wrong++ < 5)
+						fprintf(stderr, "#   \"%.*s\": parse %d %lld, scan %d %lld\n",
+						    (int)len, t, ok_got, (long long)a, ok_want, (long long)want);
+				}
+			}
+	}
+	ok(wrong == 0 && tried > 3000, "rfc3339_parse agrees with rfc3339_scan on %lu stamps and corruptions",
+	    tried);
+}
+
 int
 main(void)
 {
@@ -365,5 +410,6 @@ main(void)
 	test_calendar();
 	test_tz();
 	test_format_cached();
+	test_parse_shortcut();
 	return done();
 }
