@@ -93,8 +93,9 @@ struct select {
 	const struct conj *flat;	/* the one conjunction, memoised */
 };
 
-static inline bool terms_hold(struct select_memo *m, const struct conj *c,
+static bool terms_hold(struct select_memo *m, const struct conj *c,
     struct sval *vals);
+static inline int conj_known(const struct select_memo *m, const struct conj *c);
 
 /* ---- matching ---- */
 
@@ -448,7 +449,12 @@ sel_match(const struct select *s, const struct sel *sel, struct sval *vals)
 {
 	for (size_t a = 0; a < sel->n; a++) {
 		const struct conj *c = &sel->alt[a];
-		if (c->term != NULL ? terms_hold(s->memo, c, vals) : items_hold(s, c, vals))
+		int r;
+		if (c->term == NULL)
+			r = items_hold(s, c, vals);
+		else if ((r = conj_known(s->memo, c)) < 0)
+			r = terms_hold(s->memo, c, vals);
+		if (r)
 			return true;
 	}
 	return false;
@@ -476,15 +482,15 @@ node_match(const struct select *s, const struct node *n, struct sval *vals)
 	return false;
 }
 
-bool
-select_match(const struct select *s, struct sval *vals)
+static __attribute__((noinline)) bool
+select_match_tree(const struct select *s, struct sval *vals)
 {
-	if (s->flat != NULL)
-		return terms_hold(s->memo, s->flat, vals);
 	if (s->root == NULL)
 		return sel_match(s, &s->sel[0], vals);
 	return node_match(s, s->root, vals);
 }
+
+
 
 /* ---- guards ---- */
 
@@ -882,8 +888,9 @@ memo_work(const struct select_memo *m, const struct term *t, uint64_t *row,
 	return true;
 }
 
-/* Do all the terms of c hold for the record of vals? */
-static inline bool
+/* Do all the terms of c hold for the record of vals?  Works out what
+ * is not known yet. */
+static __attribute__((noinline)) bool
 terms_hold(struct select_memo *m, const struct conj *c, struct sval *vals)
 {
 	if (__builtin_expect(m->rowgen != *m->gen, 0))
@@ -939,6 +946,37 @@ select_memo_add(struct select_memo *m, struct select *s)
 	if (s->root == NULL && s->nsel == 1 && s->sel[0].n == 1)
 		s->flat = &s->sel[0].alt[0];
 	return 0;
+}
+
+/* Whether conjunction c holds, when everything it needs is known for
+ * the current record (1 or 0); -1 when something must be worked out
+ * (terms_hold()).  Calls nothing, so its callers stay light. */
+static inline int
+conj_known(const struct select_memo *m, const struct conj *c)
+{
+	if (m->rowgen != *m->gen)
+		return -1;
+	for (size_t i = 0; i < c->nterm; i++) {
+		const struct term *t = &c->term[i];
+		const uint64_t *row = m->row[t->mslot] + 2 * t->word;
+		if ((t->mask & ~row[0]) != 0)
+			return -1;
+		if ((row[1] & t->mask) != t->mask)
+			return 0;
+	}
+	return 1;
+}
+
+bool
+select_match(const struct select *s, struct sval *vals)
+{
+	const struct conj *c = s->flat;
+	if (c == NULL)
+		return select_match_tree(s, vals);
+	int r = conj_known(s->memo, c);
+	if (r >= 0)
+		return r;
+	return terms_hold(s->memo, c, vals);
 }
 
 /* ---- freeing ---- */
