@@ -8,6 +8,7 @@
  */
 #include "scan.h"
 #include "hash.h"
+#include "jscan-scan.h"
 #include "jstr.h"
 
 #include <stdint.h>
@@ -325,9 +326,10 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
 		vals[i].type = 0;
 		vals[i].known = 0;
 	}
+	/* The scanner is inlined here, so these calls are direct. */
 	struct walk wk = { .sc = sc, .vals = vals };
 	const struct jscan_walker w = { .key = on_key, .value = on_value, .arg = &wk };
-	char type = jscan_walk(line, n, &w, e);
+	char type = jscan_run(line, n, NULL, 0, NULL, e, false, &w);
 	if (type == 0)
 		return -1;
 	if (type != '{') {
@@ -348,12 +350,6 @@ const uint64_t *
 scan_genp(const struct scan *sc)
 {
 	return &sc->gen;
-}
-
-static bool
-is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 char *
