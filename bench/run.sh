@@ -101,6 +101,22 @@ if [ ! -f "$slice" ] || [ ! -f "$slice.stamp" ] || [ "$(cat "$slice.stamp")" != 
 	echo "$want" >"$slice.stamp"
 fi
 
+# The ndjson events with every url.original made distinct (a query
+# parameter holding the line number): anomaly-detect remembers what its
+# conditions said of each value seen, and this shows what an event costs
+# when the busiest matched field never repeats.
+unique=$DATA/ndjson.unique.log
+if [ ! -f "$unique" ] || newer "$DATA/ndjson.log" "$unique"; then
+	awk '{
+		if (match($0, /"url":\{"original":"[^"]*/)) {
+			u = substr($0, RSTART, RLENGTH)
+			$0 = substr($0, 1, RSTART - 1) u (index(u, "?") ? "&r=" : "?r=") NR \
+			    substr($0, RSTART + RLENGTH)
+		}
+		print
+	}' "$DATA/ndjson.log" >"$unique.tmp" && mv "$unique.tmp" "$unique"
+fi
+
 # Pinning: only when taskset exists and can pin to that CPU here.
 pin=
 if [ -n "$CPU" ]; then
@@ -188,6 +204,9 @@ elif [ -x "$AD" ]; then
 		--target-lps 1000000 --target-rss-mib 50 -- "$AD" -r "$DATA/rules30.yaml"
 	measure "anomaly-detect, 500 rules" events "$DATA/ndjson.log" --any-lines \
 		--target-lps 300000 --target-rss-mib 50 -- "$AD" -r "$DATA/rules500.yaml"
+	measure "anomaly-detect, 30, paths unique" events "$unique" --any-lines \
+		--note "every url.original made distinct (bench/run.sh): no remembered result for that field" \
+		-- "$AD" -r "$DATA/rules30.yaml"
 else
 	echo "bench: $AD not found or not executable: its rows are skipped" >&2
 fi
