@@ -979,6 +979,22 @@ select_match(const struct select *s, struct sval *vals)
 	return terms_hold(s->memo, c, vals);
 }
 
+size_t
+select_match_all(const struct select *const *s, size_t n, struct sval *vals,
+    uint32_t *hit)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct conj *c = s[i]->flat;
+		int r = c != NULL ? conj_known(s[i]->memo, c) : -1;
+		if (r < 0)
+			r = select_match(s[i], vals);
+		if (r)
+			hit[k++] = (uint32_t)i;
+	}
+	return k;
+}
+
 /* ---- freeing ---- */
 
 static void

@@ -28,6 +28,8 @@
 #define SLUICE_SELECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "scan.h"
@@ -60,6 +62,12 @@ struct select *select_detection(const struct select_ctx *cx,
 /* Does the record whose fields are vals match?  vals is not changed
  * except for what the matcher caches in it (see struct sval). */
 bool select_match(const struct select *s, struct sval *vals);
+
+/* select_match() of each of s[0, n) against one record, in one loop (a
+ * call per selection costs more than a memoised test): the indexes of
+ * those that match go to hit, in order; returns how many. */
+size_t select_match_all(const struct select *const *s, size_t n, struct sval *vals,
+    uint32_t *hit);
 
 void select_free(struct select *s);
 

@@ -92,6 +92,10 @@ struct engine {
 	struct ruleset rs;
 	struct rstate *st;		/* one per rule of rs */
 	struct rindex ix;
+	/* Without the index: every rule's where, tried together
+	 * (select_match_all()), and the rules that matched. */
+	const struct select **where;
+	uint32_t *hit;
 	size_t max_groups;
 	uint64_t events, evictions_gone, alerts_gone, suppressed_gone;
 	char *key;			/* group key scratch */
@@ -818,7 +822,13 @@ engine_event(struct engine *en, struct sval *vals, int64_t ts, struct jw *w)
 	size_t n = 0;
 	struct rindex *ix = &en->ix;
 	en->events++;
-	if (ix->always == NULL) {	/* no index (memory was short) */
+	if (ix->always == NULL && en->where != NULL) {	/* no index: few rules */
+		size_t k = select_match_all(en->where, en->rs.n, vals, en->hit);
+		for (size_t i = 0; i < k; i++)
+			n += rule_fire(en, en->hit[i], vals, ts, w);
+		return n;
+	}
+	if (ix->always == NULL) {	/* memory was short */
 		for (size_t i = 0; i < en->rs.n; i++)
 			n += rule_event(en, i, vals, ts, w);
 		return n;
@@ -860,6 +870,26 @@ engine_tick(struct engine *en, int64_t now)
 
 /* ---- life cycle ---- */
 
+/* en->where and en->hit for en->rs; left NULL when memory is short (the
+ * rules are then tried one by one). */
+static void
+where_build(struct engine *en)
+{
+	free(en->where);
+	free(en->hit);
+	en->where = calloc(en->rs.n + 1, sizeof(*en->where));
+	en->hit = calloc(en->rs.n + 1, sizeof(*en->hit));
+	if (en->where == NULL || en->hit == NULL) {
+		free(en->where);
+		free(en->hit);
+		en->where = NULL;
+		en->hit = NULL;
+		return;
+	}
+	for (size_t i = 0; i < en->rs.n; i++)
+		en->where[i] = en->rs.rule[i].where;
+}
+
 struct engine *
 engine_new(struct ruleset *rs, size_t max_groups)
 {
@@ -874,6 +904,7 @@ engine_new(struct ruleset *rs, size_t max_groups)
 		return NULL;
 	}
 	index_build(&en->ix, &en->rs);
+	where_build(en);
 	return en;
 }
 
@@ -886,6 +917,8 @@ engine_free(struct engine *en)
 		state_free(&en->st[i]);
 	free(en->st);
 	index_free(&en->ix);
+	free(en->where);
+	free(en->hit);
 	ruleset_free(&en->rs);
 	free(en->key);
 	free(en->msg);
@@ -921,6 +954,7 @@ engine_swap(struct engine *en, struct ruleset *rs)
 	memset(rs, 0, sizeof(*rs));
 	en->st = st;
 	index_build(&en->ix, &en->rs);
+	where_build(en);
 	return kept;
 }
 
