@@ -17,6 +17,8 @@
 
 
 #define MAX_KEY 256		/* longest escaped key decoded for matching */
+#define SEEN_KEYS 64		/* keys of the last record remembered */
+#define SEEN_KEY 24		/* longest key remembered */
 
 struct tnode {
 	char *name;
@@ -41,6 +43,14 @@ struct scan {
 	struct kent *key;	/* open addressing, at most half full */
 	size_t nkey, kcap;
 	int slots;
+	/* The keys of the last record, by their place in it: records of one
+	 * stream mostly repeat their keys in the same order, and a key
+	 * compared with the one at its place costs less than a lookup. */
+	struct seen {
+		int from, to;
+		uint8_t len;	/* 0: nothing here */
+		char name[SEEN_KEY];
+	} seen[SEEN_KEYS];
 	uint64_t gen;		/* scan_record() calls + 1 */
 	char *buf;		/* decoded strings of the record, then scratch */
 	size_t bcap, blen;
@@ -257,6 +267,7 @@ scan_path(struct scan *sc, const char *path)
 struct walk {
 	struct scan *sc;
 	struct sval *vals;
+	size_t nkeys;		/* keys looked up so far in this record */
 };
 
 /* The node a member key leads to from node at: one step, or several when
@@ -264,11 +275,26 @@ struct walk {
 static int
 on_key(void *arg, int at, const char *k, size_t klen, int esc)
 {
-	const struct scan *sc = ((struct walk *)arg)->sc;
+	struct walk *wk = arg;
+	struct scan *sc = wk->sc;
 	if (sc->node[at].kid < 0)
 		return -1;	/* nothing registered below */
-	if (!esc)
-		return key_find(sc, at, k, klen);
+	if (!esc) {
+		struct seen *was = wk->nkeys < SEEN_KEYS ? &sc->seen[wk->nkeys++] : NULL;
+		if (was != NULL && klen > 0 && was->len == klen && was->from == at &&
+		    same(was->name, k, klen))
+			return was->to;
+		int to = key_find(sc, at, k, klen);
+		if (was != NULL && klen <= SEEN_KEY) {
+			was->from = at;
+			was->to = to;
+			was->len = (uint8_t)klen;
+			memcpy(was->name, k, klen);
+		} else if (was != NULL) {
+			was->len = 0;
+		}
+		return to;
+	}
 	char tmp[MAX_KEY];
 	if (klen > sizeof(tmp))
 		return -1;

@@ -104,6 +104,49 @@ matches(const char *yaml, const char *record)
 #define YES(y, r, what) is_int(matches(y, r), 1, "%s", what)
 #define NO(y, r, what) is_int(matches(y, r), 0, "%s", what)
 
+/* Keys are remembered by their place in the last record: records whose
+ * keys differ at the same places, empty keys, long keys and escaped keys
+ * must still find exactly their own fields. */
+static void
+test_scan_places(void)
+{
+	struct scan *sc = scan_new();
+	int a = scan_path(sc, "a"), ab = scan_path(sc, "x.a"),
+	    lng = scan_path(sc, "a_key_longer_than_twenty_four_bytes");
+	struct sval v[3];
+	struct jscan_err e;
+	static const struct {
+		const char *rec;
+		int a, ab, lng;		/* the digit each holds, -1: missing */
+	} recs[] = {
+		{ "{\"\":{\"a\":1},\"a\":2}", 2, -1, -1 },
+		{ "{\"a\":3,\"x\":{\"a\":4}}", 3, 4, -1 },
+		{ "{\"x\":{\"a\":5},\"a\":6}", 6, 5, -1 },
+		{ "{\"b\":{\"a\":7},\"a\":8}", 8, -1, -1 },
+		{ "{\"\\u0061\":1,\"x\":{\"a\":2}}", 1, 2, -1 },
+		{ "{\"a_key_longer_than_twenty_four_bytes\":3,\"a\":4}", 4, -1, 3 },
+		{ "{\"a_key_longer_than_twenty_four_bytez\":5,\"a\":6}", 6, -1, -1 },
+		{ "{\"\":{\"a\":7},\"a\":8}", 8, -1, -1 },
+	};
+	bool right = true;
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+			const int want[3] = { recs[i].a, recs[i].ab, recs[i].lng };
+			const int slot[3] = { a, ab, lng };
+			right = right && scan_record(sc, recs[i].rec, strlen(recs[i].rec), v, &e) == 0;
+			for (int f = 0; right && f < 3; f++) {
+				const struct sval *x = &v[slot[f]];
+				bool ok1 = want[f] < 0 ? x->type == 0 :
+				    x->type == '0' && x->len == 1 && x->p[0] == '0' + want[f];
+				if (!ok1)
+					fprintf(stderr, "#   %s: field %d wrong\n", recs[i].rec, f);
+				right = right && ok1;
+			}
+		}
+	ok(right, "keys at the same places in successive records find their own fields");
+	scan_free(sc);
+}
+
 static void
 test_scan(void)
 {
@@ -464,6 +507,7 @@ int
 main(void)
 {
 	test_scan();
+	test_scan_places();
 	test_yaml();
 	test_values();
 	test_contains();
