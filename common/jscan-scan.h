@@ -23,6 +23,24 @@
 #include <stdint.h>
 #include <string.h>
 
+/* What jscan_run() calls, for a program that reads a few fields of a
+ * record and wants no list of members.  key() gets the key of each
+ * member of every object the walk enters, with node, what key() made of
+ * the key of the object's own member (0 for the top-level object); it
+ * returns what it makes of this key, or -1 for "nothing of interest in
+ * it", which also keeps the walk out of its value.  value() gets the
+ * value (whole text, type character) of each member key() gave a node,
+ * when its text has been read: members nested in it come first.  esc:
+ * whether the key, or a string value, holds a backslash escape (without
+ * one, the text is its own decoding).  Objects inside arrays are not
+ * entered. */
+struct jscan_walker {
+	int (*key)(void *arg, int node, const char *k, size_t klen, int esc);
+	void (*value)(void *arg, int node, char type, const char *v, size_t vlen,
+	    int esc);
+	void *arg;
+};
+
 static inline bool
 is_ws(char c)
 {
@@ -272,15 +290,11 @@ next:	/* A value just ended at p: close containers or find the next item. */
 			if (i < max) {
 				m[i].vlen = (size_t)(p - m[i].val);
 				m[i].next = members;
-				if (vesc && m[i].type == '"')
-					m[i].esc |= JSCAN_VAL_ESC;
 			}
 			open[depth] = NONE;
 		}
 	} else if (cur != NULL && depth == 1) {
 		cur->vlen = (size_t)(p - cur->val);
-		if (vesc && cur->type == '"')
-			cur->esc |= JSCAN_VAL_ESC;
 		cur = NULL;
 	}
 after:	/* Past a value and any white space after it. */
@@ -340,7 +354,6 @@ key:	/* A member's key is wanted at p. */
 				cur->key = k;
 				cur->klen = (size_t)(p - 1 - k);
 				cur->depth = depth;
-				cur->esc = kesc ? JSCAN_KEY_ESC : 0;
 			} else {
 				cur = NULL;
 			}

@@ -19,12 +19,6 @@ jscan_tape(const char *s, size_t n, struct jscan_member *m, size_t max,
 	return jscan_run(s, n, m, max, count, e, true, NULL);
 }
 
-char
-jscan_walk(const char *s, size_t n, const struct jscan_walker *w, struct jscan_err *e)
-{
-	return jscan_run(s, n, NULL, 0, NULL, e, false, w);
-}
-
 const char *
 jscan_string_end(const char *p, const char *end)
 {
@@ -66,7 +60,6 @@ jscan_members(const char *obj, size_t n, struct jscan_member *m, size_t max)
 			cur->klen = klen;
 			cur->val = p;
 			cur->type = value_type(*p);
-			cur->esc = JSCAN_KEY_ESC | JSCAN_VAL_ESC;	/* not looked at */
 		}
 		/* Skip the value: strings whole, brackets counted. */
 		size_t depth = 0;

@@ -22,15 +22,9 @@ struct jscan_member {
 	const char *val;	/* the whole value text */
 	size_t vlen;
 	char type;		/* '{' '[' '"' '0' (number) 't' 'f' 'n' */
-	/* JSCAN_KEY_ESC: the key holds a backslash escape; JSCAN_VAL_ESC:
-	 * the value is a string that holds one (jscan() and jscan_tape()
-	 * only).  Without them, the text is its own decoding. */
-	unsigned char esc;
 	size_t depth;		/* 1: a member of the top-level object */
 	size_t next;		/* jscan_tape(): the index after this member's subtree */
 };
-
-enum { JSCAN_KEY_ESC = 1, JSCAN_VAL_ESC = 2 };
 
 struct jscan_err {
 	const char *msg;
@@ -51,27 +45,6 @@ char jscan(const char *s, size_t n, struct jscan_member *m, size_t max,
  * member's span).  *count is the number of members at every depth. */
 char jscan_tape(const char *s, size_t n, struct jscan_member *m, size_t max,
     size_t *count, struct jscan_err *e);
-
-/* jscan() for a program that reads a few fields of a record and wants
- * no list of members: two calls instead.  key() gets the key of each
- * member of every object the walk enters, with node, what key() made of
- * the key of the object's own member (0 for the top-level object); it
- * returns what it makes of this key, or -1 for "nothing of interest in
- * it", which also keeps the walk out of its value.  value() gets the
- * value (whole text, type character) of each member key() gave a node,
- * when its text has been read: members nested in it come first.  esc:
- * whether the key, or a string value, holds a backslash escape.
- * Objects inside arrays are not entered.  Returns the type character of
- * the text, or 0 with e set. */
-struct jscan_walker {
-	int (*key)(void *arg, int node, const char *k, size_t klen, int esc);
-	void (*value)(void *arg, int node, char type, const char *v, size_t vlen,
-	    int esc);
-	void *arg;
-};
-
-char jscan_walk(const char *s, size_t n, const struct jscan_walker *w,
-    struct jscan_err *e);
 
 /* Members of an object value already validated by jscan() (as in a member's
  * val/vlen): same contract, cannot fail. */

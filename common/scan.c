@@ -263,7 +263,7 @@ scan_path(struct scan *sc, const char *path)
 	return sc->node[at].slot;
 }
 
-/* jscan_walk()'s calls. */
+/* What the scanner calls back with (jscan-scan.h). */
 struct walk {
 	struct scan *sc;
 	struct sval *vals;
