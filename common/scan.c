@@ -366,14 +366,8 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
 	return 0;
 }
 
-uint64_t
-scan_gen(const struct scan *sc)
-{
-	return sc->gen;
-}
-
 const uint64_t *
-scan_genp(const struct scan *sc)
+scan_gen(const struct scan *sc)
 {
 	return &sc->gen;
 }

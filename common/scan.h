@@ -62,11 +62,9 @@ size_t scan_slots(const struct scan *sc);
 int scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
     struct jscan_err *e);
 
-/* A number that changes with every scan_record(): what a caller caches
- * about "the current record" is keyed by it.  Never 0. */
-uint64_t scan_gen(const struct scan *sc);
-/* Where that number is kept, for reading it on a hot path. */
-const uint64_t *scan_genp(const struct scan *sc);
+/* Where a number that changes with every scan_record() is kept: what a
+ * caller caches about "the current record" is keyed by it.  Never 0. */
+const uint64_t *scan_gen(const struct scan *sc);
 
 /* n bytes of scratch memory that live until the next scan_record(), for
  * text derived from the record's fields (the lower-cased copies); NULL

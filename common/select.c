@@ -490,8 +490,6 @@ select_match_tree(const struct select *s, struct sval *vals)
 	return node_match(s, s->root, vals);
 }
 
-
-
 /* ---- guards ---- */
 
 /* Can item it be a guard?  Plain equality, not negated, any of its
@@ -640,8 +638,7 @@ struct mslot {
 };
 
 struct select_memo {
-	struct scan *scan;
-	const uint64_t *gen;	/* scan_genp(): the current record */
+	const uint64_t *gen;	/* scan_gen(): the current record */
 	uint64_t rowgen;	/* the record row[] is for */
 	uint64_t **row;		/* each slot's row for that record */
 	struct mslot *slot;
@@ -681,10 +678,8 @@ struct select_memo *
 select_memo_new(struct scan *sc)
 {
 	struct select_memo *m = calloc(1, sizeof(*m));
-	if (m != NULL) {
-		m->scan = sc;
-		m->gen = scan_genp(sc);
-	}
+	if (m != NULL)
+		m->gen = scan_gen(sc);
 	return m;
 }
 
@@ -967,8 +962,8 @@ conj_known(const struct select_memo *m, const struct conj *c)
 	return 1;
 }
 
-bool
-select_match(const struct select *s, struct sval *vals)
+static inline bool
+match(const struct select *s, struct sval *vals)
 {
 	const struct conj *c = s->flat;
 	if (c == NULL)
@@ -979,19 +974,20 @@ select_match(const struct select *s, struct sval *vals)
 	return terms_hold(s->memo, c, vals);
 }
 
+bool
+select_match(const struct select *s, struct sval *vals)
+{
+	return match(s, vals);
+}
+
 size_t
 select_match_all(const struct select *const *s, size_t n, struct sval *vals,
     uint32_t *hit)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct conj *c = s[i]->flat;
-		int r = c != NULL ? conj_known(s[i]->memo, c) : -1;
-		if (r < 0)
-			r = select_match(s[i], vals);
-		if (r)
+	for (size_t i = 0; i < n; i++)
+		if (match(s[i], vals))
 			hit[k++] = (uint32_t)i;
-	}
 	return k;
 }
 
