@@ -822,15 +822,10 @@ engine_event(struct engine *en, struct sval *vals, int64_t ts, struct jw *w)
 	size_t n = 0;
 	struct rindex *ix = &en->ix;
 	en->events++;
-	if (ix->always == NULL && en->where != NULL) {	/* no index: few rules */
+	if (ix->always == NULL) {	/* no index: few rules (or little memory) */
 		size_t k = select_match_all(en->where, en->rs.n, vals, en->hit);
 		for (size_t i = 0; i < k; i++)
 			n += rule_fire(en, en->hit[i], vals, ts, w);
-		return n;
-	}
-	if (ix->always == NULL) {	/* memory was short */
-		for (size_t i = 0; i < en->rs.n; i++)
-			n += rule_event(en, i, vals, ts, w);
 		return n;
 	}
 	index_mark(ix, vals);
@@ -870,24 +865,21 @@ engine_tick(struct engine *en, int64_t now)
 
 /* ---- life cycle ---- */
 
-/* en->where and en->hit for en->rs; left NULL when memory is short (the
- * rules are then tried one by one). */
-static void
-where_build(struct engine *en)
+/* Every rule's where, for select_match_all(), and room for its answer;
+ * -1 when memory is short. */
+static int
+where_new(const struct ruleset *rs, const struct select ***where, uint32_t **hit)
 {
-	free(en->where);
-	free(en->hit);
-	en->where = calloc(en->rs.n + 1, sizeof(*en->where));
-	en->hit = calloc(en->rs.n + 1, sizeof(*en->hit));
-	if (en->where == NULL || en->hit == NULL) {
-		free(en->where);
-		free(en->hit);
-		en->where = NULL;
-		en->hit = NULL;
-		return;
+	*where = calloc(rs->n + 1, sizeof(**where));
+	*hit = calloc(rs->n + 1, sizeof(**hit));
+	if (*where == NULL || *hit == NULL) {
+		free(*where);
+		free(*hit);
+		return -1;
 	}
-	for (size_t i = 0; i < en->rs.n; i++)
-		en->where[i] = en->rs.rule[i].where;
+	for (size_t i = 0; i < rs->n; i++)
+		(*where)[i] = rs->rule[i].where;
+	return 0;
 }
 
 struct engine *
@@ -899,12 +891,12 @@ engine_new(struct ruleset *rs, size_t max_groups)
 	en->max_groups = max_groups;
 	en->rs = *rs;
 	memset(rs, 0, sizeof(*rs));
-	if ((en->st = calloc(en->rs.n + 1, sizeof(*en->st))) == NULL) {
+	if ((en->st = calloc(en->rs.n + 1, sizeof(*en->st))) == NULL ||
+	    where_new(&en->rs, &en->where, &en->hit) != 0) {
 		engine_free(en);
 		return NULL;
 	}
 	index_build(&en->ix, &en->rs);
-	where_build(en);
 	return en;
 }
 
@@ -929,9 +921,13 @@ long
 engine_swap(struct engine *en, struct ruleset *rs)
 {
 	struct rstate *st = calloc(rs->n + 1, sizeof(*st));
+	const struct select **where;
+	uint32_t *hit;
 	long kept = 0;
-	if (st == NULL)
+	if (st == NULL || where_new(rs, &where, &hit) != 0) {
+		free(st);
 		return -1;
+	}
 	for (size_t i = 0; i < rs->n; i++)
 		for (size_t j = 0; j < en->rs.n; j++)
 			if (strcmp(rs->rule[i].id, en->rs.rule[j].id) == 0 &&
@@ -953,8 +949,11 @@ engine_swap(struct engine *en, struct ruleset *rs)
 	en->rs = *rs;
 	memset(rs, 0, sizeof(*rs));
 	en->st = st;
+	free(en->where);
+	free(en->hit);
+	en->where = where;
+	en->hit = hit;
 	index_build(&en->ix, &en->rs);
-	where_build(en);
 	return kept;
 }
 
