@@ -129,24 +129,37 @@ days_in_month(int64_t y, unsigned m)
 	return dim[m - 1];
 }
 
+/* Two digits at p as a number, or a negative number. */
+static inline int
+two_digits(const char *p)
+{
+	unsigned a = (unsigned)(unsigned char)p[0] - '0', b = (unsigned)(unsigned char)p[1] - '0';
+	return a < 10 && b < 10 ? (int)(a * 10 + b) : -100;
+}
+
+/* Timestamps are read once per record, nearly all of them in one shape:
+ * the fixed fields are read in place, two digits at a time. */
 size_t
 rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
 {
-	int y = digits(s, n, 4);
-	if (y < 0 || n < 16 || s[4] != '-' || s[7] != '-')
+	if (n < 16)
 		return 0;
-	int mo = digits(s + 5, n - 5, 2), d = digits(s + 8, n - 8, 2);
+	int c = two_digits(s), y = two_digits(s + 2);
+	if (c < 0 || y < 0 || s[4] != '-' || s[7] != '-')
+		return 0;
+	y += c * 100;
+	int mo = two_digits(s + 5), d = two_digits(s + 8);
 	if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo))
 		return 0;
 	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
 		return 0;
-	int h = digits(s + 11, n - 11, 2), mi = digits(s + 14, n - 14, 2);
+	int h = two_digits(s + 11), mi = two_digits(s + 14);
 	if (h < 0 || h > 23 || s[13] != ':' || mi < 0 || mi > 59)
 		return 0;
 	size_t i = 16;
 	int sec = 0, frac = 0;
 	if (i < n && s[i] == ':') {
-		sec = digits(s + i + 1, n - i - 1, 2);
+		sec = n >= 19 ? two_digits(s + 17) : -1;
 		if (sec < 0 || sec > 60)	/* 60: a leap second, kept as :59.999 */
 			return 0;
 		i += 3;
@@ -189,41 +202,9 @@ rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
 	return i;
 }
 
-/* Two digits at p as a number, or a negative number. */
-static inline int
-two_digits(const char *p)
-{
-	unsigned a = (unsigned)(unsigned char)p[0] - '0', b = (unsigned)(unsigned char)p[1] - '0';
-	return a < 10 && b < 10 ? (int)(a * 10 + b) : -100;
-}
-
 int
 rfc3339_parse(const char *s, size_t n, int64_t *ms)
 {
-	/* The shape nearly every record has, "2026-11-22T00:00:00.086Z" or
-	 * without the fraction, read without the general scanner; what
-	 * this does not take, rfc3339_scan() judges (same results). */
-	if ((n == 24 && s[19] == '.') || n == 20) {
-		int c = two_digits(s), y = two_digits(s + 2), mo = two_digits(s + 5),
-		    d = two_digits(s + 8), h = two_digits(s + 11), mi = two_digits(s + 14),
-		    sec = two_digits(s + 17), frac = 0;
-		if (n == 24) {
-			unsigned z = (unsigned)(unsigned char)s[22] - '0';
-			frac = two_digits(s + 20) * 10 + (int)z;
-			if (z > 9)
-				frac = -1;
-		}
-		if (c >= 0 && y >= 0 && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
-		    s[13] == ':' && s[16] == ':' && s[n - 1] == 'Z' && frac >= 0 &&
-		    mo >= 1 && mo <= 12 && d >= 1 && h >= 0 && h <= 23 && mi >= 0 &&
-		    mi <= 59 && sec >= 0 && sec <= 60 &&
-		    (unsigned)d <= days_in_month(c * 100 + y, (unsigned)mo)) {
-			*ms = (days_from_civil(c * 100 + y, (unsigned)mo, (unsigned)d) * 86400 +
-			    h * 3600 + mi * 60 + (sec == 60 ? 59 : sec)) * 1000 +
-			    (sec == 60 ? 999 : frac);
-			return 0;
-		}
-	}
 	bool zone;
 	size_t used = rfc3339_scan(s, n, ms, &zone);
 	return used == n && used > 0 && zone ? 0 : -1;
