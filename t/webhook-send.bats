@@ -34,6 +34,13 @@ hook() {
 	[ "$allow" -eq 0 ] || printf '    allow_private: true\n'
 }
 
+# one_hook [SCRIPT]: a receiver (scripted by the file SCRIPT, see
+# receiver.bash) and w.yaml holding one webhook, a, posting to its /a.
+one_hook() {
+	receiver_start "$@" || return
+	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+}
+
 # finals FILE: "webhook event_id" of every final delivery record, sorted.
 finals() {
 	jq -r 'select(.delivery.final) | "\(.delivery.webhook) \(.delivery.event_id)"' "$1" | sort
@@ -179,8 +186,7 @@ conf_error() {
 # --- signing ----------------------------------------------------------------
 
 @test "deliveries are signed as Standard Webhooks says: an independent HMAC verifies them" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	python3 -c 'for i in range(1, 21): print("{\"event\":{\"id\":\"e%d\"},\"message\":\"h\u00e9llo \\\"%d\\\" \\\\u00e9\"}" % (i, i))' > in
 	[ "$(jq -c . in | wc -l)" -eq 20 ]
 	run -0 --separate-stderr webhook-send -c w.yaml < in
@@ -232,8 +238,7 @@ conf_error() {
 
 @test "503, 503, 200: three attempts, one webhook-id, a final success" {
 	echo '{"/a": [{"status": 503}, {"status": 503}, {"status": 200}]}' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml --linger 10s <<<'{"event":{"id":"e1"}}'
 	[ "$(receiver_count /a)" -eq 3 ]
 	[ "$(jq -r '.headers["webhook-id"]' "$RECEIVER_LOG" | sort -u | wc -l)" -eq 1 ]
@@ -247,8 +252,7 @@ conf_error() {
 
 @test "400: one attempt and a final failure carrying the payload" {
 	echo '{"/a": [{"status": 400, "body": "bad request: no"}]}' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	rec='{"event":{"id":"e1"},"message":"x"}'
 	run -0 --separate-stderr webhook-send -c w.yaml --linger 5s <<<"$rec"
 	[ "$(receiver_count /a)" -eq 1 ]
@@ -261,8 +265,7 @@ conf_error() {
 
 @test "3xx is a failure and is not followed" {
 	echo '{"/a": [{"status": 302, "headers": {"Location": "/b"}}]}' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml --linger 5s <<<'{"event":{"id":"e1"}}'
 	[ "$(receiver_count)" -eq 1 ]
 	[ "$(jq -c '[.delivery.status, .delivery.final, .delivery.success]' <<<"$output")" = '[302,true,false]' ]
@@ -282,8 +285,7 @@ conf_error() {
 
 @test "429 with Retry-After: 2 waits at least 2 s before the next attempt" {
 	echo '{"/a": [{"status": 429, "retry_after": "2"}, {"status": 200}]}' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml --linger 10s <<<'{"event":{"id":"e1"}}'
 	[ "$(receiver_count /a)" -eq 2 ]
 	run -0 jq -s '.[1].t - .[0].t >= 2' "$RECEIVER_LOG"
@@ -296,8 +298,7 @@ conf_error() {
 	when=$(( $(date +%s) + 3 ))
 	printf '{"/a": [{"status": 503, "retry_after": "%s"}, {"status": 200}]}\n' \
 		"$(date -u -d "@$when" '+%a, %d %b %Y %H:%M:%S GMT')" > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml --linger 10s <<<'{"event":{"id":"e1"}}'
 	[ "$(receiver_count /a)" -eq 2 ]
 	run -0 jq -s --argjson when "$when" '.[0].t < $when and .[1].t >= $when' "$RECEIVER_LOG"
@@ -328,8 +329,7 @@ conf_error() {
 
 @test "a connection closed without a response is retried" {
 	echo '{"/a": [{"close": true}, {"status": 200}]}' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml --linger 10s <<<'{"event":{"id":"e1"}}'
 	[ "$(receiver_count /a)" -eq 2 ]
 	[ "$(jq -c '[.delivery.status, .delivery.success]' <<<"$output" | tr -d '\n')" = '[null,false][200,true]' ]
@@ -404,8 +404,7 @@ conf_error() {
 }
 
 @test "connections are reused" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	seq -f '{"event":{"id":"e%g"}}' 1 200 > in
 	run -0 --separate-stderr webhook-send -c w.yaml --concurrency 4 < in
 	[ "$(receiver_count)" -eq 200 ]
@@ -506,8 +505,7 @@ conf_error() {
 
 @test "a response body over the 1 MiB cap is not read, but its 2xx still counts" {
 	python3 -c 'import json; print(json.dumps({"/a": [{"status": 200, "body": "x" * (3 << 20)}]}))' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml <<<'{"event":{"id":"e1"}}'
 	[ "$(receiver_count /a)" -eq 1 ]
 	run -0 jq -c '.delivery | [.final, .success, .status, .attempt]' <<<"$output"
@@ -517,8 +515,7 @@ conf_error() {
 # --- bad input ------------------------------------------------------------------------
 
 @test "bad lines are rejected with line numbers and never delivered; the stream goes on" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	{
 		echo '{"event":{"id":"ok1"}}'
 		echo 'not json'
@@ -539,8 +536,7 @@ conf_error() {
 }
 
 @test "without --reject, bad lines are warned about on stderr; --strict exits 65" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	printf '{"event":{"id":"a"}}\nnope\n{"event":{"id":"b"}}\n' > in
 	run -0 --separate-stderr webhook-send -c w.yaml < in
 	[[ $stderr == *"line 2"* ]]
@@ -552,8 +548,7 @@ conf_error() {
 }
 
 @test "CRLF and CR line ends; empty lines skipped; empty input is fine" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	printf '{"event":{"id":"a"}}\r\n\r\n{"event":{"id":"b"}}\r{"event":{"id":"c"}}\n\n' > in
 	run -0 --separate-stderr webhook-send -c w.yaml < in
 	[ "$(receiver_count)" -eq 3 ]
@@ -564,8 +559,7 @@ conf_error() {
 }
 
 @test "a record without event.id is delivered; its id comes from the record" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	run -0 --separate-stderr webhook-send -c w.yaml <<<'{"message":"no id"}'
 	[ "$(jq -r .delivery.event_id <<<"$output")" = null ]
 	id1=$(jq -r .delivery.id <<<"$output")
@@ -628,8 +622,7 @@ conf_error() {
 
 @test "--linger keeps retrying after end of input" {
 	echo '{"/a": [{"status": 503}, {"status": 503}, {"status": 200}]}' > s.json
-	receiver_start s.json
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook s.json
 	run -0 --separate-stderr webhook-send -c w.yaml <<<'{"event":{"id":"e1"}}'
 	[ "$(jq -r .delivery.error <<<"${lines[-1]}")" = shutdown ]
 	: > "$RECEIVER_LOG"
@@ -638,8 +631,7 @@ conf_error() {
 }
 
 @test "a delivery record reaches stdout while the input stays open" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	mkfifo fifo
 	webhook-send -c w.yaml < fifo > out 2> err &
 	WS_PID=$!
@@ -684,8 +676,7 @@ conf_error() {
 }
 
 @test "SIGUSR1 prints one stats line and the stream goes on" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	mkfifo fifo
 	webhook-send -c w.yaml < fifo > out 2> err &
 	WS_PID=$!
@@ -703,8 +694,7 @@ conf_error() {
 }
 
 @test "a closed stdout ends the program quietly" {
-	receiver_start
-	{ echo 'webhooks:'; hook a "$RECEIVER_URL/a"; } > w.yaml
+	one_hook
 	seq -f '{"event":{"id":"e%g"}}' 1 2000 > in
 	run --separate-stderr bash -c 'webhook-send -c w.yaml < in | head -1'
 	[ "$status" -eq 0 ]
