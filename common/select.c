@@ -631,9 +631,11 @@ struct mslot {
 	uint32_t skip;		/* records left uncached */
 	struct matom *atom;	/* result bit i: atom[i] */
 	size_t natom, words;
+	size_t stride;		/* words of a row: 2 * words, then the kills */
+	uint64_t *users;	/* select_memo_list(): atom i's users[i * kw ...] */
 	size_t cap;		/* entries in tab */
 	struct mentry *tab;
-	uint64_t *bits;		/* their rows: 2 * words each */
+	uint64_t *bits;		/* their rows: stride words each */
 	uint64_t *tmp;		/* a row for a value not cached */
 };
 
@@ -644,6 +646,11 @@ struct select_memo {
 	struct mslot *slot;
 	size_t nslot;
 	uint64_t hits, misses;
+	/* select_memo_list(): the list, and kw words of kill bits per row */
+	const struct select *const *list;
+	size_t nlist, kw;
+	uint64_t *dead;		/* kw words: the list members ruled out */
+	bool learned;		/* memo_work() found something out */
 };
 
 static bool
@@ -704,7 +711,9 @@ select_memo_free(struct select_memo *m)
 	for (size_t i = 0; i < m->nslot; i++) {
 		mslot_clear(&m->slot[i]);
 		free(m->slot[i].atom);
+		free(m->slot[i].users);
 	}
+	free(m->dead);
 	free(m->slot);
 	free(m->row);
 	free(m);
@@ -717,14 +726,15 @@ select_memo_stats(const struct select_memo *m, uint64_t *hits, uint64_t *misses)
 	*misses = m->misses;
 }
 
-/* Give ms an empty table of cap entries, for rows of words words.  On
- * failure ms keeps what it had. */
+/* Give ms an empty table of cap entries, for rows of words words of
+ * atoms and kw of kills.  On failure ms keeps what it had. */
 static int
-memo_table(struct mslot *ms, size_t cap, size_t words)
+memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
 {
+	size_t stride = 2 * words + kw;
 	struct mentry *tab = calloc(cap, sizeof(*tab));
-	uint64_t *bits = calloc(cap * 2 * words, sizeof(*bits));
-	uint64_t *tmp = calloc(2 * words, sizeof(*tmp));
+	uint64_t *bits = calloc(cap * stride, sizeof(*bits));
+	uint64_t *tmp = calloc(stride, sizeof(*tmp));
 	if (tab == NULL || bits == NULL || tmp == NULL) {
 		free(tab);
 		free(bits);
@@ -737,6 +747,7 @@ memo_table(struct mslot *ms, size_t cap, size_t words)
 	ms->tmp = tmp;
 	ms->cap = cap;
 	ms->words = words;
+	ms->stride = stride;
 	ms->looks = ms->hits = 0;
 	return 0;
 }
@@ -777,7 +788,8 @@ memo_atom(struct select_memo *m, const struct select *s, const struct item *it,
 	/* A new atom: the cache, sized by the number of atoms, starts over
 	 * (this happens while rules load, before any record). */
 	size_t words = (ms->natom + 1 + 63) / 64;
-	if ((words != ms->words || ms->tab == NULL) && memo_table(ms, MEMO_MIN, words) != 0)
+	if ((words != ms->words || ms->tab == NULL) &&
+	    memo_table(ms, MEMO_MIN, words, m->kw) != 0)
 		return -1;
 	ms->atom[ms->natom] = (struct matom){ .s = s, .it = it };
 	m->rowgen = 0;
@@ -805,7 +817,7 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		 * grow; else fewer than one hit in four: a rest. */
 		uint32_t misses = ms->looks - ms->hits;
 		if (misses > MEMO_STRETCH / 8 && ms->cap < MEMO_MAX)
-			memo_table(ms, ms->cap * 4, ms->words);
+			memo_table(ms, ms->cap * 4, ms->words, ms->stride - 2 * ms->words);
 		else if (ms->hits < MEMO_STRETCH / 4)
 			ms->skip = MEMO_SKIP;
 		ms->looks = ms->hits = 0;
@@ -820,7 +832,7 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 			ms->hits++;
 			e->recent = true;
 			ms->tab[w ^ 1].recent = false;
-			return ms->bits + w * 2 * ms->words;
+			return ms->bits + w * ms->stride;
 		}
 	}
 	m->misses++;
@@ -844,10 +856,10 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		e->used = true;
 		e->recent = true;
 		ms->tab[at ^ 1].recent = false;
-		row = ms->bits + at * 2 * ms->words;
+		row = ms->bits + at * ms->stride;
 	}
 fresh:
-	memset(row, 0, 2 * ms->words * sizeof(*row));	/* nothing known */
+	memset(row, 0, ms->stride * sizeof(*row));	/* nothing known */
 	return row;
 }
 
@@ -869,16 +881,24 @@ memo_work(const struct select_memo *m, const struct term *t, uint64_t *row,
 	const struct mslot *ms = &m->slot[t->mslot];
 	uint64_t *known = &row[2 * t->word], *res = known + 1;
 	uint64_t need = t->mask & ~*known;
+	((struct select_memo *)m)->learned = true;
 	while (need != 0) {
 		unsigned b = (unsigned)__builtin_ctzll(need);
 		const struct matom *a = &ms->atom[t->word * 64 + b];
 		uint64_t bit = (uint64_t)1 << b;
 		need &= need - 1;
 		*known |= bit;
-		if (item_match(a->s, a->it, vals))
+		if (item_match(a->s, a->it, vals)) {
 			*res |= bit;
-		else
-			return false;
+			continue;
+		}
+		if (ms->users != NULL) {	/* every list member with it is out */
+			uint64_t *kill = row + 2 * ms->words;
+			const uint64_t *u = &ms->users[(t->word * 64 + b) * m->kw];
+			for (size_t i = 0; i < m->kw; i++)
+				kill[i] |= u[i];
+		}
+		return false;
 	}
 	return true;
 }
@@ -933,6 +953,14 @@ memo_conj(struct select_memo *m, const struct select *s, struct conj *c)
 int
 select_memo_add(struct select_memo *m, struct select *s)
 {
+	if (m->list != NULL) {	/* the list's kills no longer cover every atom */
+		for (size_t i = 0; i < m->nslot; i++) {
+			free(m->slot[i].users);
+			m->slot[i].users = NULL;
+		}
+		m->list = NULL;
+		m->nlist = 0;
+	}
 	s->memo = m;
 	for (size_t i = 0; i < s->nsel; i++)
 		for (size_t a = 0; a < s->sel[i].n; a++)
@@ -941,6 +969,59 @@ select_memo_add(struct select_memo *m, struct select *s)
 	if (s->root == NULL && s->nsel == 1 && s->sel[0].n == 1)
 		s->flat = &s->sel[0].alt[0];
 	return 0;
+}
+
+int
+select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
+{
+	size_t kw = (n + 63) / 64;
+	uint64_t *dead = calloc(kw + 1, sizeof(*dead));
+	struct mslot *tmp = calloc(m->nslot + 1, sizeof(*tmp));
+	bool ok = dead != NULL && tmp != NULL;
+	/* New tables and users for every slot, made aside, then swapped in. */
+	for (size_t i = 0; ok && i < m->nslot; i++) {
+		struct mslot *ms = &m->slot[i];
+		tmp[i].users = calloc(ms->natom * kw + 1, sizeof(*tmp[i].users));
+		ok = tmp[i].users != NULL && memo_table(&tmp[i], MEMO_MIN, ms->words, kw) == 0;
+	}
+	for (size_t j = 0; ok && j < n; j++) {
+		const struct conj *c = s[j]->memo == m ? s[j]->flat : NULL;
+		for (size_t t = 0; c != NULL && t < c->nterm; t++) {
+			const struct term *te = &c->term[t];
+			for (uint64_t b = te->mask; b != 0; b &= b - 1) {
+				size_t atom = te->word * 64 + (size_t)__builtin_ctzll(b);
+				tmp[te->mslot].users[atom * kw + j / 64] |= (uint64_t)1 << (j % 64);
+			}
+		}
+	}
+	if (ok) {
+		for (size_t i = 0; i < m->nslot; i++) {
+			struct mslot *ms = &m->slot[i];
+			mslot_clear(ms);
+			free(ms->users);
+			ms->users = tmp[i].users;
+			ms->tab = tmp[i].tab;
+			ms->bits = tmp[i].bits;
+			ms->tmp = tmp[i].tmp;
+			ms->cap = tmp[i].cap;
+			ms->stride = tmp[i].stride;
+			ms->looks = ms->hits = 0;
+		}
+		free(m->dead);
+		m->dead = dead;
+		m->kw = kw;
+		m->list = s;
+		m->nlist = n;
+		m->rowgen = 0;
+	} else {
+		for (size_t i = 0; tmp != NULL && i < m->nslot; i++) {
+			mslot_clear(&tmp[i]);
+			free(tmp[i].users);
+		}
+		free(dead);
+	}
+	free(tmp);
+	return ok ? 0 : -1;
 }
 
 /* Whether conjunction c holds, when everything it needs is known for
@@ -980,10 +1061,125 @@ select_match(const struct select *s, struct sval *vals)
 	return match(s, vals);
 }
 
+/* What the row of memo slot ms alone tells of conjunction c, sel and
+ * node n for the current record: 0 false, 1 true, 2 not known (it
+ * depends on other fields, or on conditions not worked out yet). */
+static int
+conj3(const struct select_memo *m, const struct conj *c, uint32_t ms)
+{
+	int r = c->term != NULL ? 1 : 2;
+	for (size_t i = 0; i < c->nterm; i++) {
+		const struct term *t = &c->term[i];
+		if (t->mslot != ms) {
+			r = 2;
+			continue;
+		}
+		const uint64_t *row = m->row[ms] + 2 * t->word;
+		if ((row[0] & ~row[1] & t->mask) != 0)
+			return 0;
+		if ((t->mask & ~row[0]) != 0)
+			r = 2;
+	}
+	return r;
+}
+
+static int
+sel3(const struct select_memo *m, const struct sel *sel, uint32_t ms)
+{
+	int r = 0;
+	for (size_t a = 0; a < sel->n && r != 1; a++) {
+		int x = conj3(m, &sel->alt[a], ms);
+		r = x > r ? x : r;	/* any true: true; else any unknown */
+	}
+	return r;
+}
+
+static int
+node3(const struct select *s, const struct node *n, uint32_t ms)
+{
+	int r;
+	switch (n->k) {
+	case N_SEL:
+		return sel3(s->memo, &s->sel[n->sel], ms);
+	case N_NOT:
+		r = node3(s, n->kid[0], ms);
+		return r == 2 ? 2 : !r;
+	case N_AND:
+		r = 1;
+		for (size_t i = 0; i < n->n && r != 0; i++) {
+			int x = node3(s, n->kid[i], ms);
+			r = x == 0 ? 0 : x == 2 ? 2 : r;
+		}
+		return r;
+	case N_OR:
+		r = 0;
+		for (size_t i = 0; i < n->n && r != 1; i++) {
+			int x = node3(s, n->kid[i], ms);
+			r = x == 1 ? 1 : x == 2 ? 2 : r;
+		}
+		return r;
+	}
+	return 2;
+}
+
+/* List member j, a condition or a selection of several alternatives,
+ * did not match: each field whose value alone makes it false rules it
+ * out for that value from now on.  (A plain conjunction is ruled out as
+ * its conditions are worked out: memo_work().) */
+static __attribute__((noinline)) void
+memo_rule_out(struct select_memo *m, const struct select *s, size_t j)
+{
+	for (uint32_t i = 0; i < m->nslot; i++) {
+		int r = s->root != NULL ? node3(s, s->root, i) : sel3(m, &s->sel[0], i);
+		if (r == 0)
+			m->row[i][2 * m->slot[i].words + j / 64] |= (uint64_t)1 << (j % 64);
+	}
+}
+
+/* The list members no field value of the record rules out, tried in
+ * order: a member is out when one of its conditions is known false for
+ * the value one of its fields has (memo_work() files that). */
+static __attribute__((noinline)) size_t
+memo_match_list(struct select_memo *m, struct sval *vals, uint32_t *hit)
+{
+	if (m->rowgen != *m->gen)
+		memo_begin(m, vals);
+	uint64_t *dead = m->dead;
+	size_t kw = m->kw, k = 0;
+	memset(dead, 0, kw * sizeof(*dead));
+	for (size_t i = 0; i < m->nslot; i++) {
+		const uint64_t *kill = m->row[i] + 2 * m->slot[i].words;
+		for (size_t w = 0; w < kw; w++)
+			dead[w] |= kill[w];
+	}
+	for (size_t w = 0; w < kw; w++) {
+		size_t left = m->nlist - w * 64;
+		uint64_t live = ~dead[w] & (left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1);
+		while (live != 0) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(live);
+			live &= live - 1;
+			const struct select *s = m->list[i];
+			if (s->flat != NULL) {
+				if (match(s, vals))
+					hit[k++] = (uint32_t)i;
+				continue;
+			}
+			m->learned = false;
+			if (select_match_tree(s, vals))
+				hit[k++] = (uint32_t)i;
+			else if (m->learned && s->memo == m)
+				memo_rule_out(m, s, i);
+		}
+	}
+	return k;
+}
+
 size_t
 select_match_all(const struct select *const *s, size_t n, struct sval *vals,
     uint32_t *hit)
 {
+	if (n > 0 && s[0]->memo != NULL && s[0]->memo->list == s && s[0]->memo->nlist == n)
+		return memo_match_list(s[0]->memo, vals, hit);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (match(s[i], vals))

@@ -109,6 +109,14 @@ struct select_memo;
 struct select_memo *select_memo_new(struct scan *sc);
 int select_memo_add(struct select_memo *m, struct select *s);
 void select_memo_stats(const struct select_memo *m, uint64_t *hits, uint64_t *misses);
+
+/* Make select_match_all(s, n, ...) with this very array (all of it added
+ * to m, and no selection added after) try only the members no field
+ * value of the record rules out: each value m keeps also keeps which
+ * members one of their conditions, known false for it, excludes.  s
+ * must outlive m's use.  On failure (memory) nothing changes.  Returns 0
+ * or -1. */
+int select_memo_list(struct select_memo *m, const struct select *const *s, size_t n);
 void select_memo_free(struct select_memo *m);
 
 #endif

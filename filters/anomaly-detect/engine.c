@@ -882,6 +882,16 @@ where_new(const struct ruleset *rs, const struct select ***where, uint32_t **hit
 	return 0;
 }
 
+/* Without an index every rule is tried on every record: the memo then
+ * also keeps, per field value, the rules that value rules out.  Only an
+ * optimisation, so out of memory is no failure. */
+static void
+where_list(struct engine *en)
+{
+	if (en->ix.always == NULL && en->rs.memo != NULL)
+		(void)select_memo_list(en->rs.memo, en->where, en->rs.n);
+}
+
 struct engine *
 engine_new(struct ruleset *rs, size_t max_groups)
 {
@@ -897,6 +907,7 @@ engine_new(struct ruleset *rs, size_t max_groups)
 		return NULL;
 	}
 	index_build(&en->ix, &en->rs);
+	where_list(en);
 	return en;
 }
 
@@ -954,6 +965,7 @@ engine_swap(struct engine *en, struct ruleset *rs)
 	en->where = where;
 	en->hit = hit;
 	index_build(&en->ix, &en->rs);
+	where_list(en);
 	return kept;
 }
 

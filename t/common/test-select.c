@@ -403,7 +403,9 @@ test_errors(void)
 /* The memo against plain matching over many records: more distinct
  * values than its table holds (collisions, evictions), values too long
  * to keep, escapes, arrays, numbers as text, missing fields, and a field
- * whose values never repeat (the memo stops caching it for a while). */
+ * whose values never repeat (the memo stops caching it for a while).
+ * Each rule is asked on its own, and all of them as the memo's list
+ * (select_memo_list), which skips those a field value rules out. */
 static const char *const memo_rules[] = {
 	"where: {u|startswith: /api/, s|gte: 500}",
 	"where: {u|contains: ['../', '%2e%2e', x7]}",
@@ -418,6 +420,9 @@ static const char *const memo_rules[] = {
 	"where: [{s: 404}, {a: null}]",
 	"where: {tags: web}",
 	"detection:\n  x: {u|contains: '/a1'}\n  y: {s: 200}\n  condition: x and not y\n",
+	"detection:\n  x: {u|endswith: '7'}\n  y: {s: 404, ip|cidr: 10.0.0.0/8}\n"
+	"  z: {a|contains: bot}\n  condition: (x or z) and not y\n",
+	"detection:\n  x: {u|startswith: /a}\n  y: {n|gt: 50000}\n  condition: x or y\n",
 };
 
 static void
@@ -441,6 +446,10 @@ test_memo(void)
 		    select_detection(&cx, ymap_get(d->root, "detection"), &err);
 		built = memo[i].sel != NULL && select_memo_add(m, memo[i].sel) == 0 && built;
 	}
+	const struct select *list[NR];
+	for (size_t i = 0; built && i < NR; i++)
+		list[i] = memo[i].sel;
+	built = built && select_memo_list(m, list, NR) == 0;
 	if (!ok(built, "memo: every rule compiles")) {
 		fprintf(stderr, "#   %s\n", err.msg);
 		return;
@@ -450,7 +459,8 @@ test_memo(void)
 	char rec[1024], longpath[400];
 	struct sval pv[64], mv[64];
 	struct jscan_err je;
-	unsigned long seed = 7, wrong = 0, same = 0;
+	unsigned long seed = 7, wrong = 0, same = 0, listed = 0, fired = 0;
+	uint32_t hit[NR];
 	memset(longpath, 'z', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';
 	for (int i = 0; i < N; i++) {
@@ -477,6 +487,9 @@ test_memo(void)
 			wrong++;
 			continue;
 		}
+		/* The list first on odd records, last on even ones: both
+		 * orders of filling the memo. */
+		size_t nhit = i % 2 ? select_match_all(list, NR, mv, hit) : 0, h = 0;
 		for (size_t j = 0; j < NR; j++) {
 			if (scan_record(plain[j].scan, rec, (size_t)k, pv, &je) != 0) {
 				wrong++;
@@ -486,12 +499,37 @@ test_memo(void)
 			if (a != b && wrong++ < 5)
 				fprintf(stderr, "#   rule %zu, %s: plain %d, memo %d\n", j, rec, a, b);
 			same += a == b;
+			if (i % 2 == 0)
+				continue;
+			bool c = h < nhit && hit[h] == j;
+			h += c;
+			fired += c;
+			if (a != c && wrong++ < 5)
+				fprintf(stderr, "#   rule %zu, %s: plain %d, list %d\n", j, rec, a, c);
+			listed += a == c;
+		}
+		if (i % 2 == 0) {
+			nhit = select_match_all(list, NR, mv, hit);
+			for (size_t j = 0, h2 = 0; j < NR; j++) {
+				if (scan_record(plain[j].scan, rec, (size_t)k, pv, &je) != 0)
+					continue;
+				bool a = select_match(plain[j].sel, pv);
+				bool c = h2 < nhit && hit[h2] == j;
+				h2 += c;
+				fired += c;
+				if (a != c && wrong++ < 5)
+					fprintf(stderr, "#   rule %zu, %s: plain %d, list %d\n", j, rec, a, c);
+				listed += a == c;
+			}
 		}
 	}
 	uint64_t hits, misses;
 	select_memo_stats(m, &hits, &misses);
 	ok(wrong == 0 && same > (unsigned long)N * NR / 2,
 	    "memo: %lu answers over %d records agree with plain matching", same, N);
+	ok(wrong == 0 && listed == same && fired > (unsigned long)N,
+	    "memo: %lu answers of the list (%lu matches) agree with plain matching",
+	    listed, fired);
 	ok(hits > 0 && misses > 0, "memo: both hits (%llu) and misses (%llu) were tried",
 	    (unsigned long long)hits, (unsigned long long)misses);
 	for (size_t i = 0; i < NR; i++) {
