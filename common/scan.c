@@ -121,45 +121,13 @@ key_hash(int from, const char *name, size_t len)
 	return x ^ (x >> 31);
 }
 
-/* a[0, n) == b[0, n), for the short keys of JSON records: a few loads. */
-static inline bool
-same(const char *a, const char *b, size_t n)
-{
-	uint64_t x, y;
-	uint32_t u, v;
-	if (n >= 8) {
-		for (size_t i = 0; i + 8 < n; i += 8) {
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y)
-				return false;
-		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	if (n >= 4) {
-		memcpy(&u, a, 4);
-		memcpy(&v, b, 4);
-		if (u != v)
-			return false;
-		memcpy(&u, a + n - 4, 4);
-		memcpy(&v, b + n - 4, 4);
-		return u == v;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
-
 static inline struct kent *
 key_slot(const struct scan *sc, int from, const char *name, size_t len, uint64_t h)
 {
 	for (size_t i = h & (sc->kcap - 1);; i = (i + 1) & (sc->kcap - 1)) {
 		struct kent *e = &sc->key[i];
 		if (e->name == NULL || (e->hash == h && e->len == len && e->from == from &&
-		    same(e->name, name, len)))
+		    swar_equal(e->name, name, len)))
 			return e;
 	}
 }
@@ -282,7 +250,7 @@ on_key(void *arg, int at, const char *k, size_t klen, int esc)
 	if (!esc) {
 		struct seen *was = wk->nkeys < SEEN_KEYS ? &sc->seen[wk->nkeys++] : NULL;
 		if (was != NULL && klen > 0 && was->len == klen && was->from == at &&
-		    same(was->name, k, klen))
+		    swar_equal(was->name, k, klen))
 			return was->to;
 		int to = key_find(sc, at, k, klen);
 		if (was != NULL && klen <= SEEN_KEY) {

@@ -12,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "select.h"
 #include "hash.h"
+#include "swar.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -635,6 +636,7 @@ struct mslot {
 	uint64_t *users;	/* select_memo_list(): atom i's users[i * kw ...] */
 	size_t cap;		/* entries in tab */
 	struct mentry *tab;
+	size_t last;		/* the entry of the last value looked up */
 	uint64_t *bits;		/* their rows: stride words each */
 	uint64_t *tmp;		/* a row for a value not cached */
 };
@@ -746,6 +748,7 @@ memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
 	ms->bits = bits;
 	ms->tmp = tmp;
 	ms->cap = cap;
+	ms->last = 0;
 	ms->words = words;
 	ms->stride = stride;
 	ms->looks = ms->hits = 0;
@@ -811,7 +814,6 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 	const struct sval *v = &vals[ms->slot];
 	size_t len = v->type != 0 ? v->len : 0;
 	const char *text = len > 0 ? v->p : "";
-	uint64_t h = hash_quick(text, len, (uint64_t)(unsigned char)v->type);
 	if (++ms->looks == MEMO_STRETCH) {
 		/* More than one miss in eight: a bigger table, if it may
 		 * grow; else fewer than one hit in four: a rest. */
@@ -822,23 +824,25 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 			ms->skip = MEMO_SKIP;
 		ms->looks = ms->hits = 0;
 	}
+	/* The last record's value first, unhashed: values come in runs
+	 * (one method, one status, one host...). */
+	size_t w = ms->last;
+	struct mentry *e = &ms->tab[w];
+	if (e->used && e->len == len && e->type == v->type && swar_equal(e->text, text, len))
+		goto hit;
 	/* Two ways: the entries at and at + 1, the older one replaced. */
+	uint64_t h = hash_quick(text, len, (uint64_t)(unsigned char)v->type);
 	size_t at = h & (ms->cap - 2);
-	for (size_t w = at; w < at + 2; w++) {
-		struct mentry *e = &ms->tab[w];
+	for (w = at; w < at + 2; w++) {
+		e = &ms->tab[w];
 		if (e->used && e->hash == h && e->len == len && e->type == v->type &&
-		    memcmp(e->text, text, len) == 0) {
-			m->hits++;
-			ms->hits++;
-			e->recent = true;
-			ms->tab[w ^ 1].recent = false;
-			return ms->bits + w * ms->stride;
-		}
+		    swar_equal(e->text, text, len))
+			goto hit;
 	}
 	m->misses++;
 	if (ms->tab[at].recent)
 		at++;
-	struct mentry *e = &ms->tab[at];
+	e = &ms->tab[at];
 	e->used = false;	/* until it holds this value */
 	if (len <= MEMO_TEXT && (e->text == NULL || e->cap < len)) {
 		size_t cap = len > 16 ? len : 16;
@@ -856,11 +860,19 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		e->used = true;
 		e->recent = true;
 		ms->tab[at ^ 1].recent = false;
+		ms->last = at;
 		row = ms->bits + at * ms->stride;
 	}
 fresh:
 	memset(row, 0, ms->stride * sizeof(*row));	/* nothing known */
 	return row;
+hit:
+	m->hits++;
+	ms->hits++;
+	e->recent = true;
+	ms->tab[w ^ 1].recent = false;
+	ms->last = w;
+	return ms->bits + w * ms->stride;
 }
 
 /* Every field's row for the record of vals. */
@@ -1004,6 +1016,7 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 			ms->bits = tmp[i].bits;
 			ms->tmp = tmp[i].tmp;
 			ms->cap = tmp[i].cap;
+			ms->last = 0;
 			ms->stride = tmp[i].stride;
 			ms->looks = ms->hits = 0;
 		}

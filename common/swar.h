@@ -52,6 +52,39 @@ swar_first(uint64_t mask)
 	return (unsigned)__builtin_ctzll(mask) / 8;
 }
 
+/* a[0, n) == b[0, n), for short keys and field values: a few loads, no
+ * call (memcmp() costs more than the compare for a dozen bytes). */
+static inline bool
+swar_equal(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* Index of the first byte of s[0, n) that ends plain JSON string text (a
  * control byte, '"' or '\\'), or n.  Sixteen bytes a step with SSE2 (every
  * x86-64 has it), eight with plain words elsewhere. */
