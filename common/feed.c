@@ -43,7 +43,9 @@ feed_next(struct feed *f)
 				f->empty++;
 				continue;
 			}
-			if (memchr(r->line, '\0', r->len) != NULL)
+			if (ascii_plain_span(r->line, r->len) == r->len)
+				why = NULL;	/* the common case, in one pass */
+			else if (memchr(r->line, '\0', r->len) != NULL)
 				why = "NUL byte in line";
 			else if (!utf8_valid(r->line, r->len))
 				why = "not valid UTF-8";

@@ -82,3 +82,31 @@ utf8_valid_prefix(const char *s, size_t n)
 	}
 	return (size_t)(p - (const unsigned char *)s);
 }
+
+size_t
+ascii_plain_span(const char *s, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i zero = _mm_setzero_si128();
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		/* A NUL compares equal to zero; a byte over 0x7f has its top
+		 * bit set: either sets the byte's top bit here. */
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(x, _mm_cmpeq_epi8(x, zero)));
+		if (m != 0)
+			return i + (unsigned)__builtin_ctz(m);
+	}
+	if (i < n && n >= 16) {	/* the tail: the last 16 bytes, overlapping */
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(x, _mm_cmpeq_epi8(x, zero)));
+		return m != 0 ? n - 16 + (unsigned)__builtin_ctz(m) : n;
+	}
+#endif
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0 || c >= 0x80)
+			return i;
+	}
+	return n;
+}
