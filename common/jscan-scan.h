@@ -192,15 +192,19 @@ literal(const char *s, const char *p, const char *end, const char *word,
 	return p + len;
 }
 
+/* The type character of a value from its first byte: the byte itself
+ * for the brackets, strings and literals, '0' for everything else.  A
+ * table (of each type xor '0', so the bytes left out are '0'), since
+ * this runs for every member a walker keeps. */
+static const unsigned char value_types[256] = {
+	['{'] = '{' ^ '0', ['['] = '[' ^ '0', ['"'] = '"' ^ '0',
+	['t'] = 't' ^ '0', ['f'] = 'f' ^ '0', ['n'] = 'n' ^ '0',
+};
+
 static inline char
 value_type(char c)
 {
-	switch (c) {
-	case '{': case '[': case '"': case 't': case 'f': case 'n':
-		return c;
-	default:
-		return '0';
-	}
+	return (char)(value_types[(unsigned char)c] ^ '0');
 }
 
 #define NONE UINT32_MAX
