@@ -652,7 +652,8 @@ struct select_memo {
 	const struct select *const *list;
 	size_t nlist, kw;
 	uint64_t *dead;		/* kw words: the list members ruled out */
-	bool learned;		/* memo_work() found something out */
+	uint64_t learned;	/* the slots memo_work() found something out for
+				 * (slot i: bit i % 64) */
 };
 
 static bool
@@ -815,11 +816,13 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 	size_t len = v->type != 0 ? v->len : 0;
 	const char *text = len > 0 ? v->p : "";
 	if (++ms->looks == MEMO_STRETCH) {
-		/* More than one miss in eight: a bigger table, if it may
-		 * grow; else fewer than one hit in four: a rest. */
+		/* More than one miss in sixteen: a bigger table, if it may
+		 * grow (a miss costs several times a hit, and a small table
+		 * little memory); else fewer than one hit in four: a rest. */
 		uint32_t misses = ms->looks - ms->hits;
-		if (misses > MEMO_STRETCH / 8 && ms->cap < MEMO_MAX)
-			memo_table(ms, ms->cap * 4, ms->words, ms->stride - 2 * ms->words);
+		if (misses > MEMO_STRETCH / 16 && ms->cap < MEMO_MAX)
+			memo_table(ms, ms->cap * 4 < MEMO_MAX ? ms->cap * 4 : MEMO_MAX,
+			    ms->words, ms->stride - 2 * ms->words);
 		else if (ms->hits < MEMO_STRETCH / 4)
 			ms->skip = MEMO_SKIP;
 		ms->looks = ms->hits = 0;
@@ -893,7 +896,7 @@ memo_work(const struct select_memo *m, const struct term *t, uint64_t *row,
 	const struct mslot *ms = &m->slot[t->mslot];
 	uint64_t *known = &row[2 * t->word], *res = known + 1;
 	uint64_t need = t->mask & ~*known;
-	((struct select_memo *)m)->learned = true;
+	((struct select_memo *)m)->learned |= (uint64_t)1 << (t->mslot % 64);
 	while (need != 0) {
 		unsigned b = (unsigned)__builtin_ctzll(need);
 		const struct matom *a = &ms->atom[t->word * 64 + b];
@@ -1137,12 +1140,15 @@ node3(const struct select *s, const struct node *n, uint32_t ms)
 
 /* List member j, a condition or a selection of several alternatives,
  * did not match: each field whose value alone makes it false rules it
- * out for that value from now on.  (A plain conjunction is ruled out as
+ * out for that value from now on.  Only the fields something was just
+ * found out for are looked at: the others told no more than before.  (A plain conjunction is ruled out as
  * its conditions are worked out: memo_work().) */
 static __attribute__((noinline)) void
 memo_rule_out(struct select_memo *m, const struct select *s, size_t j)
 {
 	for (uint32_t i = 0; i < m->nslot; i++) {
+		if (!(m->learned & (uint64_t)1 << (i % 64)))
+			continue;	/* the slots whose rows just changed */
 		int r = s->root != NULL ? node3(s, s->root, i) : sel3(m, &s->sel[0], i);
 		if (r == 0)
 			m->row[i][2 * m->slot[i].words + j / 64] |= (uint64_t)1 << (j % 64);
@@ -1177,7 +1183,7 @@ memo_match_list(struct select_memo *m, struct sval *vals, uint32_t *hit)
 					hit[k++] = (uint32_t)i;
 				continue;
 			}
-			m->learned = false;
+			m->learned = 0;
 			if (select_match_tree(s, vals))
 				hit[k++] = (uint32_t)i;
 			else if (m->learned && s->memo == m)
