@@ -634,6 +634,8 @@ struct mslot {
 	size_t natom, words;
 	size_t stride;		/* words of a row: 2 * words, then the kills */
 	uint64_t *users;	/* select_memo_list(): atom i's users[i * kw ...] */
+	double *bound;		/* numbers only compared: the numbers, sorted */
+	size_t nbound;		/* 0: values are looked up by their text */
 	size_t cap;		/* entries in tab */
 	struct mentry *tab;
 	size_t last;		/* the entry of the last value looked up */
@@ -715,6 +717,7 @@ select_memo_free(struct select_memo *m)
 		mslot_clear(&m->slot[i]);
 		free(m->slot[i].atom);
 		free(m->slot[i].users);
+		free(m->slot[i].bound);
 	}
 	free(m->dead);
 	free(m->slot);
@@ -754,6 +757,69 @@ memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
 	ms->stride = stride;
 	ms->looks = ms->hits = 0;
 	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A field whose conditions only compare numbers (gt, gte, lt, lte, equal
+ * to numbers, exists) gives every number between two of the numbers
+ * compared with, and every number equal to one, the same results: such
+ * a class, not the text, is then what the memo looks up, so byte counts
+ * and durations, which seldom repeat, are remembered too.  ms->bound
+ * holds the numbers; none when any condition is of another kind. */
+static void
+memo_bounds(struct mslot *ms)
+{
+	size_t n = 0;
+	free(ms->bound);
+	ms->bound = NULL;
+	ms->nbound = 0;
+	for (size_t a = 0; a < ms->natom; a++) {
+		const struct item *it = ms->atom[a].it;
+		bool cmp = it->op == OP_GT || it->op == OP_GTE || it->op == OP_LT ||
+		    it->op == OP_LTE;
+		if (it->op == OP_EXISTS)
+			continue;
+		if (!cmp && it->op != OP_EQ)
+			return;
+		for (size_t i = 0; i < it->npat; i++)
+			if (it->pat[i].kind != V_NUM)
+				return;
+		n += it->npat;
+	}
+	if (n == 0 || (ms->bound = malloc(n * sizeof(*ms->bound))) == NULL)
+		return;
+	for (size_t a = 0; a < ms->natom; a++) {
+		const struct item *it = ms->atom[a].it;
+		for (size_t i = 0; it->op != OP_EXISTS && i < it->npat; i++)
+			ms->bound[ms->nbound++] = it->pat[i].num;
+	}
+	qsort(ms->bound, ms->nbound, sizeof(*ms->bound), cmp_double);
+	n = 0;
+	for (size_t i = 0; i < ms->nbound; i++)
+		if (n == 0 || ms->bound[i] != ms->bound[n - 1])
+			ms->bound[n++] = ms->bound[i];
+	ms->nbound = n;
+}
+
+/* The class of number x among ms->bound: 2i below bound i (above the one
+ * before), 2i + 1 equal to it. */
+static uint32_t
+number_class(const struct mslot *ms, double x)
+{
+	size_t i;
+	for (i = 0; i < ms->nbound; i++) {
+		if (x < ms->bound[i])
+			return (uint32_t)(2 * i);
+		if (x == ms->bound[i])
+			return (uint32_t)(2 * i + 1);
+	}
+	return (uint32_t)(2 * i);
 }
 
 /* The atom for item it of selection s: its field's memo slot and its bit
@@ -798,6 +864,7 @@ memo_atom(struct select_memo *m, const struct select *s, const struct item *it,
 	ms->atom[ms->natom] = (struct matom){ .s = s, .it = it };
 	m->rowgen = 0;
 	*bit = ms->natom++;
+	memo_bounds(ms);
 	return 0;
 }
 
@@ -812,9 +879,18 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		ms->skip--;
 		goto fresh;
 	}
-	const struct sval *v = &vals[ms->slot];
+	struct sval *v = &vals[ms->slot];
 	size_t len = v->type != 0 ? v->len : 0;
 	const char *text = len > 0 ? v->p : "";
+	char type = v->type;
+	uint32_t class;
+	double x;
+	if (ms->nbound > 0 && (type == '0' || type == '"') && field_number(v, &x)) {
+		class = number_class(ms, x);
+		text = (const char *)&class;
+		len = sizeof(class);
+		type = '#';	/* no JSON type: a class, never a text */
+	}
 	if (++ms->looks == MEMO_STRETCH) {
 		/* More than one miss in sixteen: a bigger table, if it may
 		 * grow (a miss costs several times a hit, and a small table
@@ -831,14 +907,14 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 	 * (one method, one status, one host...). */
 	size_t w = ms->last;
 	struct mentry *e = &ms->tab[w];
-	if (e->used && e->len == len && e->type == v->type && swar_equal(e->text, text, len))
+	if (e->used && e->len == len && e->type == type && swar_equal(e->text, text, len))
 		goto hit;
 	/* Two ways: the entries at and at + 1, the older one replaced. */
-	uint64_t h = hash_quick(text, len, (uint64_t)(unsigned char)v->type);
+	uint64_t h = hash_quick(text, len, (uint64_t)(unsigned char)type);
 	size_t at = h & (ms->cap - 2);
 	for (w = at; w < at + 2; w++) {
 		e = &ms->tab[w];
-		if (e->used && e->hash == h && e->len == len && e->type == v->type &&
+		if (e->used && e->hash == h && e->len == len && e->type == type &&
 		    swar_equal(e->text, text, len))
 			goto hit;
 	}
@@ -859,7 +935,7 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		memcpy(e->text, text, len);
 		e->hash = h;
 		e->len = (uint32_t)len;
-		e->type = v->type;
+		e->type = type;
 		e->used = true;
 		e->recent = true;
 		ms->tab[at ^ 1].recent = false;
