@@ -185,25 +185,37 @@ glob(const struct pat *p, const char *s, size_t n)
 	return pi == p->len;
 }
 
+static bool text_number_slow(const char *s, size_t n, size_t i, double *out);
+
 /* The number text s[0, n) holds exactly (JSON number syntax), if any.
- * Plain integers, nearly every number in a log, skip strtod. */
-static bool
+ * Plain integers, nearly every number in a log, skip strtod (and the
+ * buffer it needs, kept out of this path). */
+static inline bool
 text_number(const char *s, size_t n, double *out)
 {
-	char buf[64];
-	size_t i = s[0] == '-' && n > 1 ? 1 : 0;
-	if (n == 0 || n >= sizeof(buf) || s[i] < '0' || s[i] > '9')
+	size_t i = n > 1 && s[0] == '-' ? 1 : 0;
+	if (n == 0 || (unsigned char)(s[i] - '0') > 9)
 		return false;
 	if (n - i <= 15) {
 		int64_t v = 0;
 		size_t j = i;
-		while (j < n && s[j] >= '0' && s[j] <= '9')
-			v = v * 10 + (s[j++] - '0');
+		for (unsigned d; j < n && (d = (unsigned char)(s[j] - '0')) <= 9; j++)
+			v = v * 10 + d;
 		if (j == n) {
 			*out = (double)(i ? -v : v);
 			return true;
 		}
 	}
+	return text_number_slow(s, n, i, out);
+}
+
+/* text_number() of anything but a short integer. */
+static __attribute__((noinline)) bool
+text_number_slow(const char *s, size_t n, size_t i, double *out)
+{
+	char buf[64];
+	if (n >= sizeof(buf))
+		return false;
 	for (size_t j = i; j < n; j++)
 		if (!((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' ||
 		    s[j] == 'E' || s[j] == '+' || s[j] == '-'))
@@ -217,7 +229,7 @@ text_number(const char *s, size_t n, double *out)
 
 /* The number a field holds (a JSON number, or a string that is exactly
  * one), worked out once per record. */
-static bool
+static inline bool
 field_number(struct sval *v, double *out)
 {
 	if (!(v->known & SVAL_NUM)) {
