@@ -138,24 +138,33 @@ two_digits(const char *p)
 }
 
 /* Timestamps are read once per record, nearly all of them in one shape:
- * the fixed fields are read in place, two digits at a time. */
-size_t
-rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
+ * the fixed fields are read in place, two digits at a time.  First the
+ * 16 characters up to the minute, "YYYY-MM-DD[T ]HH:MM", as ms since
+ * the epoch; false when they are no such time. */
+static bool
+scan_minute(const char *s, int64_t *ms)
 {
-	if (n < 16)
-		return 0;
 	int c = two_digits(s), y = two_digits(s + 2);
 	if (c < 0 || y < 0 || s[4] != '-' || s[7] != '-')
-		return 0;
+		return false;
 	y += c * 100;
 	int mo = two_digits(s + 5), d = two_digits(s + 8);
 	if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo))
-		return 0;
+		return false;
 	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-		return 0;
+		return false;
 	int h = two_digits(s + 11), mi = two_digits(s + 14);
 	if (h < 0 || h > 23 || s[13] != ':' || mi < 0 || mi > 59)
-		return 0;
+		return false;
+	*ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60) *
+	    (int64_t)1000;
+	return true;
+}
+
+/* The rest, from the 17th character, given the minute's ms. */
+static size_t
+scan_rest(const char *s, size_t n, int64_t minute, int64_t *ms, bool *has_zone)
+{
 	size_t i = 16;
 	int sec = 0, frac = 0;
 	if (i < n && s[i] == ':') {
@@ -176,9 +185,7 @@ rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
 			i = j;
 		}
 	}
-	int64_t t = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	    h * 3600 + mi * 60 + (sec == 60 ? 59 : sec)) * 1000 +
-	    (sec == 60 ? 999 : frac);
+	int64_t t = minute + (sec == 60 ? 59 : sec) * 1000 + (sec == 60 ? 999 : frac);
 	*has_zone = false;
 	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
 		*has_zone = true;
@@ -202,11 +209,43 @@ rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
 	return i;
 }
 
+size_t
+rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone)
+{
+	int64_t minute;
+	if (n < 16 || !scan_minute(s, &minute))
+		return 0;
+	return scan_rest(s, n, minute, ms, has_zone);
+}
+
+size_t
+rfc3339_scan_cached(struct rfc3339_minute *c, const char *s, size_t n, int64_t *ms,
+    bool *has_zone)
+{
+	if (n < 16)
+		return 0;
+	if (!c->valid || memcmp(s, c->text, 16) != 0) {
+		c->valid = scan_minute(s, &c->ms);
+		if (!c->valid)
+			return 0;
+		memcpy(c->text, s, 16);
+	}
+	return scan_rest(s, n, c->ms, ms, has_zone);
+}
+
 int
 rfc3339_parse(const char *s, size_t n, int64_t *ms)
 {
 	bool zone;
 	size_t used = rfc3339_scan(s, n, ms, &zone);
+	return used == n && used > 0 && zone ? 0 : -1;
+}
+
+int
+rfc3339_parse_cached(struct rfc3339_minute *c, const char *s, size_t n, int64_t *ms)
+{
+	bool zone;
+	size_t used = rfc3339_scan_cached(c, s, n, ms, &zone);
 	return used == n && used > 0 && zone ? 0 : -1;
 }
 

@@ -42,6 +42,18 @@ size_t rfc3339_scan(const char *s, size_t n, int64_t *ms, bool *has_zone);
 /* A whole string that is an RFC 3339 time with a zone.  0 or -1. */
 int rfc3339_parse(const char *s, size_t n, int64_t *ms);
 
+/* rfc3339_scan() and rfc3339_parse() that keep the last minute read
+ * ("YYYY-MM-DDTHH:MM", the part that costs most): consecutive records
+ * mostly share it.  Zero the cache to start. */
+struct rfc3339_minute {
+	bool valid;
+	char text[16];
+	int64_t ms;
+};
+size_t rfc3339_scan_cached(struct rfc3339_minute *c, const char *s, size_t n,
+    int64_t *ms, bool *has_zone);
+int rfc3339_parse_cached(struct rfc3339_minute *c, const char *s, size_t n, int64_t *ms);
+
 /* "Jan".."Dec" (any case) → 1..12; 0 when not a month. */
 unsigned month_from_abbr(const char *s);
 

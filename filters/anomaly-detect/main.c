@@ -53,6 +53,7 @@ struct state {
 	struct sval *vals;
 	size_t nvals;
 	int64_t watermark;	/* newest event time seen (event clock); NO_TIME: none */
+	struct rfc3339_minute minute;	/* of the last @timestamp read */
 	int64_t next_tick, next_watch, next_save;
 	time_t *mtimes;		/* of the rule files, for --watch */
 	uint64_t late, no_ts, reloads, reload_failures;
@@ -357,7 +358,7 @@ line(struct state *st, const char *s, size_t n, uint64_t lineno)
 	const struct sval *t = &st->vals[rs->ts_slot];
 	if (st->o.wall) {
 		ts = clock_wall_ms();
-	} else if (t->type == '"' && rfc3339_parse(t->p, t->len, &ts) == 0) {
+	} else if (t->type == '"' && rfc3339_parse_cached(&st->minute, t->p, t->len, &ts) == 0) {
 		if (st->watermark == NO_TIME || ts > st->watermark) {
 			st->watermark = ts;
 		} else if (ts < st->watermark - st->o.lateness) {

@@ -372,6 +372,9 @@ test_scan_corrupted(void)
 	};
 	static const char subst[] = "0123456789:-.TtZz +/ a\x7f";
 	unsigned long tried = 0, wrong = 0;
+	/* One minute cache through it all: each corruption meets the minute
+	 * of the stamp before it, and then its own. */
+	struct rfc3339_minute cache = { 0 };
 	for (size_t b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
 		size_t n = strlen(base[b]);
 		for (size_t i = 0; i <= n; i++)
@@ -391,6 +394,14 @@ test_scan_corrupted(void)
 				bool ok_want = used == len && used > 0 && zone;
 				bool ok_got = rfc3339_parse(t, len, &a) == 0;
 				tried++;
+				for (int k = 0; k < 2; k++) {
+					int64_t cached = 0;
+					bool ok_cached = rfc3339_parse_cached(&cache, t, len, &cached) == 0;
+					if ((ok_cached != ok_got || (ok_got && cached != a)) && wrong++ < 5)
+						fprintf(stderr, "#   \"%.*s\": parse %d %lld, cached %d %lld\n",
+						    (int)len, t, ok_got, (long long)a, ok_cached,
+						    (long long)cached);
+				}
 				int y, mo, d, h, mi, sec = 0, used_f = 0;
 				if (ok_got && (t[len - 1] == 'Z' || t[len - 1] == 'z') &&
 				    sscanf(t, "%4d-%2d-%2d%*c%2d:%2d%n", &y, &mo, &d, &h, &mi, &used_f) == 5) {
@@ -417,7 +428,8 @@ test_scan_corrupted(void)
 			}
 	}
 	ok(wrong == 0 && tried > 3000,
-	    "rfc3339_parse agrees with rfc3339_scan and timegm on %lu stamps and corruptions", tried);
+	    "rfc3339_parse agrees with rfc3339_scan, rfc3339_parse_cached and timegm on "
+	    "%lu stamps and corruptions", tried);
 }
 
 int
