@@ -104,16 +104,16 @@ test_valid_fn(void)
 }
 
 /* ascii_plain_span() against a byte at a time: a NUL, a byte over 0x7f
- * or none, at every position of every length up to 70 (the vector steps,
+ * or none, at every position of every length up to 140 (the vector steps,
  * the overlapping tail, the short line), in a buffer whose bytes past n
  * are all bad, so reading past the end shows. */
 static void
 test_plain_span(void)
 {
 	static const unsigned char bad[] = { 0x00, 0x80, 0xc3, 0xff };
-	char buf[80];
+	char buf[150];
 	unsigned long wrong = 0, tried = 0;
-	for (size_t n = 0; n <= 70; n++)
+	for (size_t n = 0; n <= 140; n++)
 		for (size_t at = 0; at <= n; at++)
 			for (size_t b = 0; b < sizeof(bad); b++) {
 				memset(buf, 0xff, sizeof(buf));
