@@ -619,7 +619,7 @@ select_field_keys(const struct select *s, struct sval *v, struct select_key out[
  * rows are then worked out afresh for a while before caching is tried
  * again. */
 #define MEMO_MIN 64		/* values kept per field at first: a power of 2, >= 2 */
-#define MEMO_MAX 8192		/* at most */
+#define MEMO_MAX 16384		/* at most */
 #define MEMO_TEXT 192		/* longer values are matched every time */
 #define MEMO_STRETCH 2048	/* lookups judged together */
 #define MEMO_SKIP 65536		/* records left uncached after a poor stretch */
