@@ -203,9 +203,12 @@ group_get(struct engine *en, struct rstate *s, const char *k, size_t n, int64_t 
 	}
 	if (s->ngroups >= s->nbucket && grow_buckets(s) != 0)
 		return NULL;
-	struct group *g = calloc(1, sizeof(*g) + n);
+	/* malloc and memset, not calloc: glibc's calloc skips the per-thread
+	 * cache, and groups come and go with every window. */
+	struct group *g = malloc(sizeof(*g) + n);
 	if (g == NULL)
 		return NULL;
+	memset(g, 0, sizeof(*g));
 	g->hash = h;
 	g->klen = n;
 	memcpy(g->key, k, n);
