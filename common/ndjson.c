@@ -3,19 +3,23 @@
  * bounded line length, and an idle signal before any blocking wait.
  *
  * Finding the end of a line means finding the first LF or CR.  Scanning
- * byte by byte costs more than everything else the reader does, and two
- * memchr() calls per line would rescan the whole buffer for a CR that a
- * LF-only file never has.  So each of the two bytes keeps a small cache:
- * where its next occurrence is, or how far the buffer is known to hold
- * none.  Each byte of input is then searched at most once per character.
+ * byte by byte costs more than everything else the reader does, so one
+ * vector pass (eol_find) looks for both at once, 64 bytes a step while
+ * there is none, and notes on the way whether the line held a NUL or a
+ * byte over 0x7f: the caller then need not read it again to know it is
+ * plain ASCII (ndjson_reader.plain).
  */
 #include "ndjson.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define BLOCK (256 * 1024)
 
@@ -34,13 +38,6 @@ ndjson_init(struct ndjson_reader *r, int fd, size_t max_line)
 	return r->buf == NULL ? -1 : 0;
 }
 
-static void
-forget(struct ndjson_reader *r)
-{
-	memset(&r->lf, 0, sizeof(r->lf));
-	memset(&r->cr, 0, sizeof(r->cr));
-}
-
 void
 ndjson_reset(struct ndjson_reader *r, int fd)
 {
@@ -48,7 +45,6 @@ ndjson_reset(struct ndjson_reader *r, int fd)
 	r->start = r->end = r->scan = 0;
 	r->lineno = 0;
 	r->eof = r->skip_lf = r->in_long = r->idle_told = false;
-	forget(r);
 }
 
 void
@@ -58,25 +54,60 @@ ndjson_free(struct ndjson_reader *r)
 	r->buf = NULL;
 }
 
+/* The first LF or CR in buf[from, end), or SIZE_MAX; *plain says whether
+ * the bytes before it (all of them when there is none) are ASCII without
+ * NUL. */
 static size_t
-find(const char *buf, size_t end, struct ndjson_nextc *n, size_t cur, int c)
+eol_find(const char *buf, size_t from, size_t end, bool *plain)
 {
-	const char *p;
-	size_t from;
-
-	if (n->found && n->pos >= cur)
-		return n->pos;
-	from = (!n->found && n->upto > cur) ? n->upto : cur;
-	if (from < end && (p = memchr(buf + from, c, end - from)) != NULL) {
-		n->found = true;
-		n->pos = (size_t)(p - buf);
-		return n->pos;
+	const char *p = buf + from, *e = buf + end;
+	bool clean = true;
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+	const __m128i one = _mm_set1_epi8(1), low = _mm_set1_epi8(0x0e);
+	for (;;) {
+		/* 64 bytes a step while none is below 0x0e or above 0x7f
+		 * (one signed compare): no line end, nothing unplain. */
+		for (; e - p >= 64; p += 64) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+			__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+			__m128i d = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+			__m128i x = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(a, low),
+			    _mm_cmplt_epi8(b, low)), _mm_or_si128(_mm_cmplt_epi8(c, low),
+			    _mm_cmplt_epi8(d, low)));
+			if (_mm_movemask_epi8(x) != 0)
+				break;
+		}
+		/* Then 16 a step, exactly, for as many: a NUL or a byte over
+		 * 0x7f is below 1 as a signed byte. */
+		for (int k = 0; k < 4 && e - p >= 16; k++, p += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, lf),
+			    _mm_cmpeq_epi8(x, cr)));
+			unsigned bad = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(x, one));
+			if (m != 0) {
+				unsigned at = (unsigned)__builtin_ctz(m);
+				*plain = clean && (bad & ((1u << at) - 1)) == 0;
+				return (size_t)(p - buf) + at;
+			}
+			clean = clean && bad == 0;
+		}
+		if (e - p < 16)
+			break;
 	}
-	n->found = false;
-	n->upto = end;
+#endif
+	for (; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\n' || c == '\r') {
+			*plain = clean;
+			return (size_t)(p - buf);
+		}
+		clean = clean && c != 0 && c < 0x80;
+	}
+	*plain = clean;
 	return SIZE_MAX;
 }
-
 
 enum ndjson_status
 ndjson_next(struct ndjson_reader *r)
@@ -89,14 +120,15 @@ ndjson_next(struct ndjson_reader *r)
 		}
 
 		size_t cur = r->start + r->scan;
-		size_t lf = find(r->buf, r->end, &r->lf, cur, '\n');
-		size_t cr = find(r->buf, r->end, &r->cr, cur, '\r');
-		size_t eol = lf < cr ? lf : cr;
+		bool plain;
+		size_t eol = eol_find(r->buf, cur, r->end, &plain);
 
 		if (eol != SIZE_MAX) {
 			size_t len = eol - r->start;
 			r->line = r->buf + r->start;
 			r->len = len;
+			/* Only a line found in one search is known plain. */
+			r->plain = plain && r->scan == 0;
 			r->start = eol + 1;
 			r->scan = 0;
 			if (r->buf[eol] == '\r') {
@@ -136,7 +168,6 @@ ndjson_next(struct ndjson_reader *r)
 				r->long_total += r->scan;
 				r->more = true;
 				r->start = r->end = r->scan = 0;
-				forget(r);
 				return NDJSON_LONG;
 			}
 		}
@@ -156,6 +187,7 @@ ndjson_next(struct ndjson_reader *r)
 				r->start = r->end;
 				r->scan = 0;
 				r->lineno++;
+				r->plain = false;	/* not known */
 				return NDJSON_LINE;
 			}
 			return NDJSON_EOF;
@@ -165,7 +197,6 @@ ndjson_next(struct ndjson_reader *r)
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
 			r->end -= r->start;
 			r->start = 0;
-			forget(r);
 		}
 
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };

@@ -46,12 +46,11 @@ struct ndjson_reader {
 	uint64_t lineno;	/* number of the line just returned (1-based) */
 	bool more;		/* NDJSON_LONG: further chunks of this line follow */
 	uint64_t long_total;	/* NDJSON_LONG: bytes of the long line so far */
+	/* NDJSON_LINE: the line is known to be ASCII without NUL bytes (found
+	 * while looking for its end).  false says only "not known". */
+	bool plain;
 
 	/* Private. */
-	struct ndjson_nextc {	/* next LF or CR: found at pos, or none before upto */
-		size_t pos, upto;
-		bool found;
-	} lf, cr;
 	char *buf;
 	size_t cap, start, end;
 	size_t scan;		/* bytes of buf[start..] known to hold no line end */

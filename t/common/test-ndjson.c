@@ -459,6 +459,84 @@ test_reset(void)
 	close(b);
 }
 
+/* ndjson_reader.plain: true only for a line of ASCII without NUL, and
+ * true for every such line found in one search.  Lines of every length
+ * up to 200 with a NUL, a byte over 0x7f or a tab at each place, or none, after
+ * each kind of line end: read from one file (one read: plain must equal
+ * clean), then through a pipe in pieces of 1 to 97 bytes (lines cut by
+ * reads may say "not known", never a wrong "plain"). */
+static void
+test_plain(void)
+{
+	static const char *const ends[] = { "\n", "\r\n", "\r" };
+	/* The last two are plain: control bytes that still stop the fast
+	 * steps. */
+	static const unsigned char odd[] = { 0x00, 0x80, 0xe9, 0xff, 0x09, 0x0c };
+	size_t cap = 4 * MIB, n = 0, nlines = 0;
+	char *data = malloc(cap);
+	unsigned char *clean = malloc(cap / 2);
+	unsigned long seed = 11;
+	if (data == NULL || clean == NULL)
+		exit(2);
+	for (size_t len = 0; len <= 200; len++)
+		for (size_t at = 0; at <= len; at += at < 70 ? 1 : 7) {
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			for (size_t i = 0; i < len; i++)
+				data[n + i] = (char)('a' + (i + len) % 26);
+			unsigned char o = odd[(seed >> 33) % sizeof(odd)];
+			if (at < len)
+				data[n + at] = (char)o;
+			n += len;
+			const char *e = ends[(seed >> 40) % 3];
+			memcpy(data + n, e, strlen(e));
+			n += strlen(e);
+			clean[nlines++] = at == len || o == 0x09 || o == 0x0c;
+		}
+	for (int way = 0; way < 2; way++) {
+		struct ndjson_reader r;
+		int p[2] = { -1, -1 }, fd;
+		pid_t pid = -1;
+		if (way == 0) {
+			fd = temp_fd(data, n);
+		} else {
+			if (pipe(p) != 0 || (pid = fork()) < 0)
+				exit(2);
+			if (pid == 0) {
+				close(p[0]);
+				for (size_t off = 0, k = 1; off < n; off += k, k = k % 97 + 1)
+					write_all(p[1], data + off, off + k <= n ? k : n - off);
+				_exit(0);
+			}
+			close(p[1]);
+			fd = p[0];
+		}
+		ndjson_init(&r, fd, 0);
+		r.timeout_ms = -1;
+		size_t line = 0, wrong = 0, plain = 0;
+		enum ndjson_status st;
+		while ((st = ndjson_next(&r)) != NDJSON_EOF && st != NDJSON_ERROR) {
+			if (st != NDJSON_LINE)
+				continue;
+			bool ok_line = line < nlines &&
+			    (way == 1 ? !r.plain || clean[line] : r.plain == clean[line]);
+			if (!ok_line && wrong++ < 5)
+				fprintf(stderr, "#   way %d, line %zu: plain %d, clean %d\n", way,
+				    line + 1, r.plain, line < nlines ? clean[line] : -1);
+			plain += r.plain;
+			line++;
+		}
+		ok(wrong == 0 && line == nlines,
+		    "plain is right for %zu lines (%zu of them said plain), %s", line, plain,
+		    way == 0 ? "one read" : "through a pipe in small pieces");
+		ndjson_free(&r);
+		close(fd);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	free(data);
+	free(clean);
+}
+
 int
 main(void)
 {
@@ -473,5 +551,6 @@ main(void)
 	test_huge();
 	test_idle();
 	test_reset();
+	test_plain();
 	return done();
 }
