@@ -38,6 +38,14 @@ struct jscan_walker {
 	int (*key)(void *arg, int node, const char *k, size_t klen, int esc);
 	void (*value)(void *arg, int node, char type, const char *v, size_t vlen,
 	    int esc);
+	/* Optional, tried before a key of an entered object is read: the
+	 * length of the key the walker expects at k (just after the opening
+	 * quote, end the end of the text), when the text there is that key
+	 * and its closing quote, with *to what key() makes of it; 0 when it
+	 * is not (the key is then read and given to key() as usual).  A key
+	 * guessed so is text the walker saw in full before: it must hold no
+	 * quote, backslash or control byte. */
+	size_t (*guess)(void *arg, int node, const char *k, const char *end, int *to);
 	void *arg;
 };
 
@@ -344,6 +352,14 @@ key:	/* A member's key is wanted at p. */
 		return bad(e, "expected a string key", s, p);
 	{
 		const char *k = p + 1;
+		size_t kl;
+		int to;
+		if (w && w->guess && obj[depth] >= 0 &&
+		    (kl = w->guess(w->arg, obj[depth], k, end, &to)) > 0) {
+			p = k + kl + 1;	/* the key the walker expected */
+			open[depth] = to < 0 ? NONE : (uint32_t)to;
+			goto colon;
+		}
 		kesc = false;
 		p = string(s, k, end, e, &kesc);
 		if (p == NULL)
@@ -366,6 +382,7 @@ key:	/* A member's key is wanted at p. */
 			members++;
 		}
 	}
+colon:
 	if (p < end && *p == ':') {
 		p++;		/* compact JSON: "key":value */
 	} else {

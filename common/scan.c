@@ -269,6 +269,27 @@ on_key(void *arg, int at, const char *k, size_t klen, int esc)
 	return key_find(sc, at, tmp, jstr_unescape(k, klen, tmp));
 }
 
+/* The key at k, guessed: the key at this place in the last record, when
+ * it came from the same object, is followed by the closing quote here,
+ * and the bytes match (that key was read in full then, so it holds
+ * nothing a JSON string must escape).  What on_key() would have found,
+ * without reading the key for its end first. */
+static size_t
+on_guess(void *arg, int at, const char *k, const char *end, int *to)
+{
+	struct walk *wk = arg;
+	if (wk->nkeys >= SEEN_KEYS)
+		return 0;
+	const struct seen *was = &wk->sc->seen[wk->nkeys];
+	size_t len = was->len;
+	if (len == 0 || was->from != at || (size_t)(end - k) <= len || k[len] != '"' ||
+	    !swar_equal(was->name, k, len))
+		return 0;
+	wk->nkeys++;
+	*to = was->to;
+	return len;
+}
+
 /* The value of a member that leads to node at: its slot's value, when
  * this is the first of it in the record. */
 static void
@@ -322,7 +343,8 @@ scan_record(struct scan *sc, const char *line, size_t n, struct sval *vals,
 	}
 	/* The scanner is inlined here, so these calls are direct. */
 	struct walk wk = { .sc = sc, .vals = vals };
-	const struct jscan_walker w = { .key = on_key, .value = on_value, .arg = &wk };
+	const struct jscan_walker w = { .key = on_key, .value = on_value, .guess = on_guess,
+		.arg = &wk };
 	char type = jscan_run(line, n, NULL, 0, NULL, e, false, &w);
 	if (type == 0)
 		return -1;

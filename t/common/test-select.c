@@ -193,6 +193,65 @@ test_scan(void)
 	ok(right && n == 5, "scan_element walks every element of an array");
 }
 
+/* Keys guessed from the last record (on_guess) against keys read: every
+ * one-byte change and cut of a few records, scanned right after the
+ * record itself (so every key is guessed where it can be) and by a
+ * scanner that never saw it, must give the same answer and fields. */
+static void
+test_scan_guess(void)
+{
+	static const char *const paths[] = { "a", "ab", "x.a", "x.ab", "y" };
+	static const char *const base[] = {
+		"{\"a\":1,\"x\":{\"a\":\"two\",\"ab\":3},\"ab\":[4],\"y\":null}",
+		"{\"ab\":1,\"x\":{\"ab\":2,\"a\":3},\"a\":\"q\\\"\",\"y\":true}",
+		"{\"x\":{},\"a\":{\"a\":1},\"y\":\"\",\"zz\":0}",
+	};
+	static const char subst[] = "\"\\:,{}ab \x01x0";
+	enum { NP = sizeof(paths) / sizeof(paths[0]) };
+	struct scan *primed = scan_new();
+	int slot[NP];
+	for (size_t i = 0; i < NP; i++)
+		slot[i] = scan_path(primed, paths[i]);
+	unsigned long tried = 0, wrong = 0;
+	for (size_t b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
+		size_t n = strlen(base[b]);
+		for (size_t i = 0; i <= n; i++)
+			for (size_t c = 0; c < sizeof(subst); c++) {
+				char t[128];
+				size_t len = n;
+				memcpy(t, base[b], n + 1);
+				if (i < n && c < sizeof(subst) - 1)
+					t[i] = subst[c];
+				else if (i < n)
+					len = i;	/* cut */
+				else if (c > 0)
+					continue;
+				struct scan *fresh = scan_new();
+				for (size_t k = 0; k < NP; k++)
+					scan_path(fresh, paths[k]);
+				struct sval pv[NP], fv[NP];
+				struct jscan_err pe, fe;
+				scan_record(primed, base[b], n, pv, &pe);
+				int pr = scan_record(primed, t, len, pv, &pe);
+				int fr = scan_record(fresh, t, len, fv, &fe);
+				bool same = pr == fr && (pr != 0 || (pe.pos == fe.pos &&
+				    strcmp(pe.msg, fe.msg) == 0));
+				for (size_t k = 0; same && pr == 0 && k < NP; k++) {
+					const struct sval *x = &pv[slot[k]], *y = &fv[slot[k]];
+					same = x->type == y->type && x->len == y->len &&
+					    (x->type == 0 || memcmp(x->p, y->p, x->len) == 0);
+				}
+				if (!same && wrong++ < 5)
+					fprintf(stderr, "#   %.*s: guessed %d, read %d\n", (int)len, t, pr, fr);
+				tried++;
+				scan_free(fresh);
+			}
+	}
+	ok(wrong == 0 && tried > 1000,
+	    "keys guessed from the last record agree with keys read (%lu records)", tried);
+	scan_free(primed);
+}
+
 static void
 test_yaml(void)
 {
@@ -614,6 +673,7 @@ main(void)
 {
 	test_scan();
 	test_scan_places();
+	test_scan_guess();
 	test_yaml();
 	test_values();
 	test_contains();

@@ -2,8 +2,9 @@
  * fuzz-scan.c - libFuzzer target for the record scanner: any bytes as a
  * record line go through jscan, jscan_tape, scan_record and a compiled
  * selection, as anomaly-detect and webhook-send run them.  Nothing may
- * crash or read out of bounds, and jscan and jscan_tape must agree on
- * what is valid.  jansson is the independent referee: what it accepts,
+ * crash or read out of bounds, and jscan, jscan_tape and scan_record
+ * (which guesses keys from the record before) must agree on what is
+ * valid.  jansson is the independent referee: what it accepts,
  * jscan must accept (jscan leaves UTF-8 to the line reader and does not
  * bound numbers, so the converse does not hold), except for a NUL byte,
  * where jansson stops reading as at the end of the input.
@@ -70,7 +71,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (j != NULL && a == 0)
 		abort();	/* jansson took it, jscan refused it */
 	json_decref(j);
-	if (scan_record(sc, line, size, vals, &e) == 0)
+	/* The scanner keeps the last record's keys and guesses each key
+	 * from them: a guess must never change what is valid. */
+	int r = scan_record(sc, line, size, vals, &e);
+	if ((r == 0) != (a == '{'))
+		abort();
+	if (r == 0)
 		(void)select_match(sel, vals);
 	free(line);
 	return 0;
