@@ -1187,21 +1187,27 @@ conj3(const struct select_memo *m, const struct conj *c, uint32_t ms)
 	return r;
 }
 
+/* An OR (stop 1) or an AND (stop 0) of three-valued results: stop as
+ * soon as one is stop, else unknown if any is. */
+static int
+join3(int r, int x, int stop)
+{
+	return r == stop || x == stop ? stop : r == 2 || x == 2 ? 2 : r;
+}
+
 static int
 sel3(const struct select_memo *m, const struct sel *sel, uint32_t ms)
 {
 	int r = 0;
-	for (size_t a = 0; a < sel->n && r != 1; a++) {
-		int x = conj3(m, &sel->alt[a], ms);
-		r = x > r ? x : r;	/* any true: true; else any unknown */
-	}
+	for (size_t a = 0; a < sel->n && r != 1; a++)
+		r = join3(r, conj3(m, &sel->alt[a], ms), 1);
 	return r;
 }
 
 static int
 node3(const struct select *s, const struct node *n, uint32_t ms)
 {
-	int r;
+	int r, stop;
 	switch (n->k) {
 	case N_SEL:
 		return sel3(s->memo, &s->sel[n->sel], ms);
@@ -1209,18 +1215,11 @@ node3(const struct select *s, const struct node *n, uint32_t ms)
 		r = node3(s, n->kid[0], ms);
 		return r == 2 ? 2 : !r;
 	case N_AND:
-		r = 1;
-		for (size_t i = 0; i < n->n && r != 0; i++) {
-			int x = node3(s, n->kid[i], ms);
-			r = x == 0 ? 0 : x == 2 ? 2 : r;
-		}
-		return r;
 	case N_OR:
-		r = 0;
-		for (size_t i = 0; i < n->n && r != 1; i++) {
-			int x = node3(s, n->kid[i], ms);
-			r = x == 1 ? 1 : x == 2 ? 2 : r;
-		}
+		stop = n->k == N_OR;
+		r = !stop;
+		for (size_t i = 0; i < n->n && r != stop; i++)
+			r = join3(r, node3(s, n->kid[i], ms), stop);
 		return r;
 	}
 	return 2;
