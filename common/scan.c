@@ -184,6 +184,9 @@ scan_path(struct scan *sc, const char *path)
 
 	if (*p == '\0')
 		return -1;
+	/* The last record's keys were looked up among the paths then: a
+	 * key that led nowhere may lead somewhere now. */
+	memset(sc->seen, 0, sizeof(sc->seen));
 	for (;;) {
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);

@@ -867,16 +867,27 @@ memo_atom(struct select_memo *m, const struct select *s, const struct item *it,
 	if (na == NULL)
 		return -1;
 	ms->atom = na;
-	/* A new atom: the cache, sized by the number of atoms, starts over
-	 * (this happens while rules load, before any record). */
-	size_t words = (ms->natom + 1 + 63) / 64;
-	if ((words != ms->words || ms->tab == NULL) &&
-	    memo_table(ms, MEMO_MIN, words, m->kw) != 0)
-		return -1;
-	ms->atom[ms->natom] = (struct matom){ .s = s, .it = it };
-	m->rowgen = 0;
-	*bit = ms->natom++;
+	ms->atom[ms->natom++] = (struct matom){ .s = s, .it = it };
+	bool classed = ms->nbound > 0;
 	memo_bounds(ms);
+	/* A new atom: the cache starts over when its rows need another
+	 * word, and when numbers are classed (a class of the old bounds is
+	 * none of the new).  Rules load before any record, so this costs
+	 * nothing then. */
+	size_t words = (ms->natom + 63) / 64;
+	if ((words != ms->words || ms->tab == NULL || classed || ms->nbound > 0) &&
+	    memo_table(ms, MEMO_MIN, words, m->kw) != 0) {
+		ms->natom--;	/* as it was: its table holds rows of its classes */
+		memo_bounds(ms);
+		if (ms->tab == NULL) {	/* a new slot that never got a table */
+			free(ms->atom);
+			free(ms->bound);
+			m->nslot--;
+		}
+		return -1;
+	}
+	m->rowgen = 0;
+	*bit = ms->natom - 1;
 	return 0;
 }
 

@@ -486,6 +486,22 @@ static const char *const memo_rules[] = {
 
 enum { MEMO_RULES_MAX = 32 };
 
+/* compile() into a scan and a memo shared with other rules, as a rule
+ * set does. */
+static bool
+compile_memo(struct compiled *c, struct scan *shared, struct select_memo *m,
+    const char *yaml)
+{
+	memset(c, 0, sizeof(*c));
+	if (yamlcfg_load_string(&c->doc, "t.yaml", yaml, strlen(yaml), &err) != 0)
+		return false;
+	struct select_ctx cx = { .scan = shared, .doc = &c->doc };
+	const struct ynode *w = ymap_get(c->doc.root, "where");
+	c->sel = w ? select_where(&cx, w, &err) :
+	    select_detection(&cx, ymap_get(c->doc.root, "detection"), &err);
+	return c->sel != NULL && select_memo_add(m, c->sel) == 0;
+}
+
 struct memo_run {
 	unsigned long same, listed, fired, wrong;
 	uint64_t hits, misses;
@@ -493,8 +509,8 @@ struct memo_run {
 
 /* Rules nr of rules, plain and through one shared memo, each asked on its
  * own and all of them as the memo's list, over n records from record(i,
- * buf, cap) (the length, or 0 to skip).  The list is asked first on odd
- * records, last on even ones: both orders of filling the memo.  false
+ * buf, cap) (the length, or 0 to skip).  The list is asked first on even
+ * records, last on odd ones: both orders of filling the memo.  false
  * when a rule does not compile. */
 static bool
 memo_run(const char *const *rules, size_t nr, int (*record)(int, char *, size_t), int n,
@@ -508,16 +524,7 @@ memo_run(const char *const *rules, size_t nr, int (*record)(int, char *, size_t)
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; built && i < nr; i++) {
 		built = compile(&plain[i], rules[i]);
-		/* The memoised copies share one scan and one memo, as a rule
-		 * set does. */
-		struct ydoc *d = &memo[i].doc;
-		memset(&memo[i], 0, sizeof(memo[i]));
-		yamlcfg_load_string(d, "t.yaml", rules[i], strlen(rules[i]), &err);
-		struct select_ctx cx = { .scan = shared, .doc = d };
-		const struct ynode *w = ymap_get(d->root, "where");
-		memo[i].sel = w ? select_where(&cx, w, &err) :
-		    select_detection(&cx, ymap_get(d->root, "detection"), &err);
-		built = memo[i].sel != NULL && select_memo_add(m, memo[i].sel) == 0 && built;
+		built = compile_memo(&memo[i], shared, m, rules[i]) && built;
 		list[i] = memo[i].sel;
 	}
 	built = built && select_memo_list(m, list, nr) == 0;
@@ -616,6 +623,73 @@ test_memo(void)
 	    (unsigned long long)run.hits, (unsigned long long)run.misses);
 }
 
+/* A selection added to the memo after records went through it (and
+ * after the list was made): what is remembered of the field must not
+ * outlive the new condition, above all the classes of numbers, whose
+ * bounds it changes. */
+static void
+test_memo_late(void)
+{
+	static const char *const rules[] = { "where: {n|gt: 100}", "where: {n|lt: 10}",
+		"where: {n|gte: 50, t: x}" };
+	static const char *const recs[] = { "{\"n\":150,\"t\":\"x\"}", "{\"n\":50,\"t\":\"x\"}",
+		"{\"n\":5,\"t\":\"y\"}", "{\"n\":\"150\"}", "{\"n\":200,\"t\":\"x\"}",
+		"{\"n\":0}", "{\"n\":99.5,\"t\":\"x\"}" };
+	enum { NR = sizeof(rules) / sizeof(rules[0]), NREC = sizeof(recs) / sizeof(recs[0]) };
+	struct compiled plain[NR], memo[NR];
+	struct scan *shared = scan_new();
+	struct select_memo *m = select_memo_new(shared);
+	const struct select *list[NR];
+	struct sval pv[64], mv[64];
+	struct jscan_err je;
+	unsigned long wrong = 0, asked = 0;
+	bool built = m != NULL;
+	for (size_t i = 0; i < NR; i++)
+		built = compile(&plain[i], rules[i]) && built;
+	for (size_t added = 0; built && added < NR; added++) {
+		built = compile_memo(&memo[added], shared, m, rules[added]);
+		list[added] = memo[added].sel;
+		/* Records through the rules so far, one by one and as a list
+		 * (made after the first round, which goes through what the
+		 * memo kept before the rule came); the next rule is added
+		 * after them. */
+		for (size_t round = 0; built && round < 3; round++)
+			for (size_t r = 0; r < NREC; r++) {
+				if (round == 1 && r == 0)
+					built = select_memo_list(m, list, added + 1) == 0;
+				uint32_t hit[NR];
+				size_t len = strlen(recs[r]);
+				if (scan_record(shared, recs[r], len, mv, &je) != 0) {
+					wrong++;
+					continue;
+				}
+				size_t nhit = select_match_all(list, added + 1, mv, hit), h = 0;
+				for (size_t j = 0; j <= added; j++) {
+					scan_record(plain[j].scan, recs[r], len, pv, &je);
+					bool a = select_match(plain[j].sel, pv);
+					bool b = select_match(memo[j].sel, mv);
+					bool c = h < nhit && hit[h] == j;
+					h += c;
+					if ((a != b || a != c) && wrong++ < 5)
+						fprintf(stderr, "#   %zu rules, rule %zu, %s: plain %d, memo %d, list %d\n",
+						    added + 1, j, recs[r], a, b, c);
+					asked++;
+				}
+			}
+	}
+	ok(built && wrong == 0 && asked == 3 * NREC * 6,
+	    "memo: rules added after records went through agree with plain matching");
+	for (size_t i = 0; i < NR; i++) {
+		release(&plain[i]);
+		if (built || memo[i].sel != NULL) {
+			select_free(memo[i].sel);
+			yamlcfg_free(&memo[i].doc);
+		}
+	}
+	select_memo_free(m);
+	scan_free(shared);
+}
+
 /* A field only compared with numbers is remembered by the class of its
  * number (below, equal to or above each number compared with): values
  * at, just off and between the bounds, as numbers and as text, and the
@@ -681,5 +755,6 @@ main(void)
 	test_errors();
 	test_memo();
 	test_memo_numbers();
+	test_memo_late();
 	return done();
 }
