@@ -644,7 +644,7 @@ struct mslot {
 	uint32_t skip;		/* records left uncached */
 	struct matom *atom;	/* result bit i: atom[i] */
 	size_t natom, words;
-	size_t stride;		/* words of a row: 2 * words, then the kills */
+	size_t stride;		/* words of a row: 2 * words, the kills, the checked */
 	uint64_t *users;	/* select_memo_list(): atom i's users[i * kw ...] */
 	double *bound;		/* numbers only compared: the numbers, sorted */
 	size_t nbound;		/* 0: values are looked up by their text */
@@ -666,8 +666,7 @@ struct select_memo {
 	const struct select *const *list;
 	size_t nlist, kw;
 	uint64_t *dead;		/* kw words: the list members ruled out */
-	uint64_t learned;	/* the slots memo_work() found something out for
-				 * (slot i: bit i % 64) */
+	uint64_t *uses;		/* per list member: its slots (slot i: bit i % 64) */
 };
 
 static bool
@@ -732,6 +731,7 @@ select_memo_free(struct select_memo *m)
 		free(m->slot[i].bound);
 	}
 	free(m->dead);
+	free(m->uses);
 	free(m->slot);
 	free(m->row);
 	free(m);
@@ -745,11 +745,12 @@ select_memo_stats(const struct select_memo *m, uint64_t *hits, uint64_t *misses)
 }
 
 /* Give ms an empty table of cap entries, for rows of words words of
- * atoms and kw of kills.  On failure ms keeps what it had. */
+ * atoms (known, result) and kw of kills and of checks (select_memo_list).
+ * On failure ms keeps what it had. */
 static int
 memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
 {
-	size_t stride = 2 * words + kw;
+	size_t stride = 2 * words + 2 * kw;
 	struct mentry *tab = calloc(cap, sizeof(*tab));
 	uint64_t *bits = calloc(cap * stride, sizeof(*bits));
 	uint64_t *tmp = calloc(stride, sizeof(*tmp));
@@ -921,7 +922,7 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		uint32_t misses = ms->looks - ms->hits;
 		if (misses > MEMO_STRETCH / 16 && ms->cap < MEMO_MAX)
 			memo_table(ms, ms->cap * 4 < MEMO_MAX ? ms->cap * 4 : MEMO_MAX,
-			    ms->words, ms->stride - 2 * ms->words);
+			    ms->words, m->kw);
 		else if (ms->hits < MEMO_STRETCH / 4)
 			ms->skip = MEMO_SKIP;
 		ms->looks = ms->hits = 0;
@@ -995,7 +996,9 @@ memo_work(const struct select_memo *m, const struct term *t, uint64_t *row,
 	const struct mslot *ms = &m->slot[t->mslot];
 	uint64_t *known = &row[2 * t->word], *res = known + 1;
 	uint64_t need = t->mask & ~*known;
-	((struct select_memo *)m)->learned |= (uint64_t)1 << (t->mslot % 64);
+	uint64_t *checked = row + 2 * ms->words + m->kw;
+	for (size_t i = 0; i < m->kw; i++)
+		checked[i] = 0;	/* more is known: trees may be ruled out now */
 	while (need != 0) {
 		unsigned b = (unsigned)__builtin_ctzll(need);
 		const struct matom *a = &ms->atom[t->word * 64 + b];
@@ -1090,8 +1093,9 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 {
 	size_t kw = (n + 63) / 64;
 	uint64_t *dead = calloc(kw + 1, sizeof(*dead));
+	uint64_t *uses = calloc(n + 1, sizeof(*uses));
 	struct mslot *tmp = calloc(m->nslot + 1, sizeof(*tmp));
-	bool ok = dead != NULL && tmp != NULL;
+	bool ok = dead != NULL && uses != NULL && tmp != NULL;
 	/* New tables and users for every slot, made aside, then swapped in. */
 	for (size_t i = 0; ok && i < m->nslot; i++) {
 		struct mslot *ms = &m->slot[i];
@@ -1099,6 +1103,12 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 		ok = tmp[i].users != NULL && memo_table(&tmp[i], MEMO_MIN, ms->words, kw) == 0;
 	}
 	for (size_t j = 0; ok && j < n; j++) {
+		for (size_t k = 0; s[j]->memo == m && k < s[j]->nsel; k++)
+			for (size_t a = 0; a < s[j]->sel[k].n; a++) {
+				const struct conj *c = &s[j]->sel[k].alt[a];
+				for (size_t t = 0; t < c->nterm; t++)
+					uses[j] |= (uint64_t)1 << (c->term[t].mslot % 64);
+			}
 		const struct conj *c = s[j]->memo == m ? s[j]->flat : NULL;
 		for (size_t t = 0; c != NULL && t < c->nterm; t++) {
 			const struct term *te = &c->term[t];
@@ -1124,6 +1134,8 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 		}
 		free(m->dead);
 		m->dead = dead;
+		free(m->uses);
+		m->uses = uses;
 		m->kw = kw;
 		m->list = s;
 		m->nlist = n;
@@ -1134,6 +1146,7 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 			free(tmp[i].users);
 		}
 		free(dead);
+		free(uses);
 	}
 	free(tmp);
 	return ok ? 0 : -1;
@@ -1237,19 +1250,23 @@ node3(const struct select *s, const struct node *n, uint32_t ms)
 }
 
 /* List member j, a condition or a selection of several alternatives,
- * did not match: each field whose value alone makes it false rules it
- * out for that value from now on.  Only the fields something was just
- * found out for are looked at: the others told no more than before.  (A plain conjunction is ruled out as
- * its conditions are worked out: memo_work().) */
+ * did not match: each of its fields whose value alone makes it false
+ * rules it out for that value from now on.  A row is read for j once
+ * until more is known in it (memo_work() clears its checks).  (A plain
+ * conjunction is ruled out as its conditions are worked out.) */
 static __attribute__((noinline)) void
 memo_rule_out(struct select_memo *m, const struct select *s, size_t j)
 {
+	uint64_t bit = (uint64_t)1 << (j % 64);
 	for (uint32_t i = 0; i < m->nslot; i++) {
-		if (!(m->learned & (uint64_t)1 << (i % 64)))
-			continue;	/* the slots whose rows just changed */
-		int r = s->root != NULL ? node3(s, s->root, i) : sel3(m, &s->sel[0], i);
-		if (r == 0)
-			m->row[i][2 * m->slot[i].words + j / 64] |= (uint64_t)1 << (j % 64);
+		if (!(m->uses[j] & (uint64_t)1 << (i % 64)))
+			continue;
+		uint64_t *kill = m->row[i] + 2 * m->slot[i].words, *checked = kill + m->kw;
+		if (checked[j / 64] & bit)
+			continue;
+		checked[j / 64] |= bit;
+		if ((s->root != NULL ? node3(s, s->root, i) : sel3(m, &s->sel[0], i)) == 0)
+			kill[j / 64] |= bit;
 	}
 }
 
@@ -1281,10 +1298,9 @@ memo_match_list(struct select_memo *m, struct sval *vals, uint32_t *hit)
 					hit[k++] = (uint32_t)i;
 				continue;
 			}
-			m->learned = 0;
 			if (select_match_tree(s, vals))
 				hit[k++] = (uint32_t)i;
-			else if (m->learned && s->memo == m)
+			else if (s->memo == m)
 				memo_rule_out(m, s, i);
 		}
 	}
