@@ -461,10 +461,13 @@ test_reset(void)
 
 /* ndjson_reader.plain: true only for a line of ASCII without NUL, and
  * true for every such line found in one search.  Lines of every length
- * up to 200 with a NUL, a byte over 0x7f or a tab at each place, or none, after
- * each kind of line end: read from one file (one read: plain must equal
- * clean), then through a pipe in pieces of 1 to 97 bytes (lines cut by
- * reads may say "not known", never a wrong "plain"). */
+ * up to 200, each with one byte (a NUL, a byte over 0x7f, or a tab or
+ * form feed, which are plain) at a place that goes through every place
+ * up to 70 and every 7th after it, or with none, each with one of the
+ * three line ends: read from one file in one read (a buffer larger than
+ * the file: plain must equal clean), then through a pipe in pieces of 1
+ * to 97 bytes (lines cut by reads may say "not known", never a wrong
+ * "plain"). */
 static void
 test_plain(void)
 {
@@ -510,7 +513,7 @@ test_plain(void)
 			close(p[1]);
 			fd = p[0];
 		}
-		ndjson_init(&r, fd, 0);
+		ndjson_init(&r, fd, 4 * MIB);	/* the file (1.6 MB) in one read */
 		r.timeout_ms = -1;
 		size_t line = 0, wrong = 0, plain = 0;
 		enum ndjson_status st;
