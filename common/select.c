@@ -629,6 +629,8 @@ struct matom {
 	const struct item *it;
 };
 
+/* An entry and its row together, so that a hit reads one cache line
+ * (two with the text) of a table too large for the nearest caches. */
 struct mentry {
 	uint64_t hash;
 	char *text;		/* a copy of the value's text */
@@ -636,6 +638,7 @@ struct mentry {
 	char type;
 	bool used;
 	bool recent;		/* the newer of its two ways */
+	uint64_t row[];		/* mslot.stride words */
 };
 
 struct mslot {
@@ -649,11 +652,17 @@ struct mslot {
 	double *bound;		/* numbers only compared: the numbers, sorted */
 	size_t nbound;		/* 0: values are looked up by their text */
 	size_t cap;		/* entries in tab */
-	struct mentry *tab;
+	size_t esz;		/* bytes of an entry with its row: 64 or more */
+	char *tab;		/* entry i at tab + i * esz (entry()) */
 	size_t last;		/* the entry of the last value looked up */
-	uint64_t *bits;		/* their rows: stride words each */
 	uint64_t *tmp;		/* a row for a value not cached */
 };
+
+static inline struct mentry *
+entry(const struct mslot *ms, size_t i)
+{
+	return (struct mentry *)(void *)(ms->tab + i * ms->esz);
+}
 
 struct select_memo {
 	const uint64_t *gen;	/* scan_gen(): the current record */
@@ -711,12 +720,11 @@ mslot_clear(struct mslot *ms)
 {
 	if (ms->tab != NULL)
 		for (size_t i = 0; i < ms->cap; i++)
-			free(ms->tab[i].text);
+			free(entry(ms, i)->text);
 	free(ms->tab);
-	free(ms->bits);
 	free(ms->tmp);
 	ms->tab = NULL;
-	ms->bits = ms->tmp = NULL;
+	ms->tmp = NULL;
 }
 
 void
@@ -751,18 +759,18 @@ static int
 memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
 {
 	size_t stride = 2 * words + 2 * kw;
-	struct mentry *tab = calloc(cap, sizeof(*tab));
-	uint64_t *bits = calloc(cap * stride, sizeof(*bits));
+	size_t esz = (sizeof(struct mentry) + stride * sizeof(uint64_t) + 63) / 64 * 64;
+	char *tab = aligned_alloc(64, cap * esz);
 	uint64_t *tmp = calloc(stride, sizeof(*tmp));
-	if (tab == NULL || bits == NULL || tmp == NULL) {
+	if (tab == NULL || tmp == NULL) {
 		free(tab);
-		free(bits);
 		free(tmp);
 		return -1;
 	}
+	memset(tab, 0, cap * esz);
 	mslot_clear(ms);
 	ms->tab = tab;
-	ms->bits = bits;
+	ms->esz = esz;
 	ms->tmp = tmp;
 	ms->cap = cap;
 	ms->last = 0;
@@ -930,22 +938,22 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 	/* The last record's value first, unhashed: values come in runs
 	 * (one method, one status, one host...). */
 	size_t w = ms->last;
-	struct mentry *e = &ms->tab[w];
+	struct mentry *e = entry(ms, w);
 	if (e->used && e->len == len && e->type == type && swar_equal(e->text, text, len))
 		goto hit;
 	/* Two ways: the entries at and at + 1, the older one replaced. */
 	uint64_t h = hash_quick(text, len, (uint64_t)(unsigned char)type);
 	size_t at = h & (ms->cap - 2);
 	for (w = at; w < at + 2; w++) {
-		e = &ms->tab[w];
+		e = entry(ms, w);
 		if (e->used && e->hash == h && e->len == len && e->type == type &&
 		    swar_equal(e->text, text, len))
 			goto hit;
 	}
 	m->misses++;
-	if (ms->tab[at].recent)
+	if (entry(ms, at)->recent)
 		at++;
-	e = &ms->tab[at];
+	e = entry(ms, at);
 	e->used = false;	/* until it holds this value */
 	if (len <= MEMO_TEXT && (e->text == NULL || e->cap < len)) {
 		size_t cap = len > 16 ? len : 16;
@@ -962,9 +970,9 @@ memo_lookup(struct select_memo *m, struct mslot *ms, struct sval *vals)
 		e->type = type;
 		e->used = true;
 		e->recent = true;
-		ms->tab[at ^ 1].recent = false;
+		entry(ms, at ^ 1)->recent = false;
 		ms->last = at;
-		row = ms->bits + at * ms->stride;
+		row = e->row;
 	}
 fresh:
 	memset(row, 0, ms->stride * sizeof(*row));	/* nothing known */
@@ -973,9 +981,9 @@ hit:
 	m->hits++;
 	ms->hits++;
 	e->recent = true;
-	ms->tab[w ^ 1].recent = false;
+	entry(ms, w ^ 1)->recent = false;
 	ms->last = w;
-	return ms->bits + w * ms->stride;
+	return e->row;
 }
 
 /* Every field's row for the record of vals. */
@@ -1125,7 +1133,7 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 			free(ms->users);
 			ms->users = tmp[i].users;
 			ms->tab = tmp[i].tab;
-			ms->bits = tmp[i].bits;
+			ms->esz = tmp[i].esz;
 			ms->tmp = tmp[i].tmp;
 			ms->cap = tmp[i].cap;
 			ms->last = 0;
