@@ -752,11 +752,11 @@ select_memo_stats(const struct select_memo *m, uint64_t *hits, uint64_t *misses)
 	*misses = m->misses;
 }
 
-/* Give ms an empty table of cap entries, for rows of words words of
- * atoms (known, result) and kw of kills and of checks (select_memo_list).
- * On failure ms keeps what it had. */
+/* An empty table of cap entries in t (only its table fields), for rows
+ * of words words of atoms (known, result) and kw of kills and of checks
+ * (select_memo_list).  -1: memory, t untouched. */
 static int
-memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
+table_new(struct mslot *t, size_t cap, size_t words, size_t kw)
 {
 	size_t stride = 2 * words + 2 * kw;
 	size_t esz = (sizeof(struct mentry) + stride * sizeof(uint64_t) + 63) / 64 * 64;
@@ -768,15 +768,39 @@ memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
 		return -1;
 	}
 	memset(tab, 0, cap * esz);
+	t->tab = tab;
+	t->esz = esz;
+	t->tmp = tmp;
+	t->cap = cap;
+	t->words = words;
+	t->stride = stride;
+	return 0;
+}
+
+/* ms's table replaced by the one table_new() made in t. */
+static void
+table_take(struct mslot *ms, const struct mslot *t)
+{
 	mslot_clear(ms);
-	ms->tab = tab;
-	ms->esz = esz;
-	ms->tmp = tmp;
-	ms->cap = cap;
+	ms->tab = t->tab;
+	ms->esz = t->esz;
+	ms->tmp = t->tmp;
+	ms->cap = t->cap;
+	ms->words = t->words;
+	ms->stride = t->stride;
 	ms->last = 0;
-	ms->words = words;
-	ms->stride = stride;
 	ms->looks = ms->hits = 0;
+}
+
+/* Give ms an empty table (table_new()).  On failure ms keeps what it
+ * had. */
+static int
+memo_table(struct mslot *ms, size_t cap, size_t words, size_t kw)
+{
+	struct mslot t;
+	if (table_new(&t, cap, words, kw) != 0)
+		return -1;
+	table_take(ms, &t);
 	return 0;
 }
 
@@ -1108,7 +1132,7 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 	for (size_t i = 0; ok && i < m->nslot; i++) {
 		struct mslot *ms = &m->slot[i];
 		tmp[i].users = calloc(ms->natom * kw + 1, sizeof(*tmp[i].users));
-		ok = tmp[i].users != NULL && memo_table(&tmp[i], MEMO_MIN, ms->words, kw) == 0;
+		ok = tmp[i].users != NULL && table_new(&tmp[i], MEMO_MIN, ms->words, kw) == 0;
 	}
 	for (size_t j = 0; ok && j < n; j++) {
 		for (size_t k = 0; s[j]->memo == m && k < s[j]->nsel; k++)
@@ -1129,16 +1153,9 @@ select_memo_list(struct select_memo *m, const struct select *const *s, size_t n)
 	if (ok) {
 		for (size_t i = 0; i < m->nslot; i++) {
 			struct mslot *ms = &m->slot[i];
-			mslot_clear(ms);
+			table_take(ms, &tmp[i]);
 			free(ms->users);
 			ms->users = tmp[i].users;
-			ms->tab = tmp[i].tab;
-			ms->esz = tmp[i].esz;
-			ms->tmp = tmp[i].tmp;
-			ms->cap = tmp[i].cap;
-			ms->last = 0;
-			ms->stride = tmp[i].stride;
-			ms->looks = ms->hits = 0;
 		}
 		free(m->dead);
 		m->dead = dead;
