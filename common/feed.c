@@ -43,8 +43,8 @@ feed_next(struct feed *f)
 				f->empty++;
 				continue;
 			}
-			if (r->plain || ascii_plain_span(r->line, r->len) == r->len)
-				why = NULL;	/* the common case: nothing to check */
+			if (r->plain)
+				why = NULL;	/* the reader checked it on the way */
 			else if (memchr(r->line, '\0', r->len) != NULL)
 				why = "NUL byte in line";
 			else if (!utf8_valid(r->line, r->len))

@@ -17,9 +17,4 @@ utf8_valid(const char *s, size_t n)
 	return utf8_valid_prefix(s, n) == n;
 }
 
-/* Length of the prefix of s[0, n) that is plain ASCII without NUL bytes:
- * n for nearly every log line, which then needs neither a search for NUL
- * nor UTF-8 decoding.  One pass, sixteen bytes a step. */
-size_t ascii_plain_span(const char *s, size_t n);
-
 #endif

@@ -103,44 +103,11 @@ test_valid_fn(void)
 	ok(!utf8_valid("\xc3\xa9", 1), "utf8_valid says no for a character cut by n");
 }
 
-/* ascii_plain_span() against a byte at a time: a NUL, a byte over 0x7f
- * or none, at every position of every length up to 140 (the vector steps,
- * the overlapping tail, the short line), each in a buffer of exactly n
- * bytes, so that a read past the end shows under AddressSanitizer. */
-static void
-test_plain_span(void)
-{
-	static const unsigned char bad[] = { 0x00, 0x80, 0xc3, 0xff };
-	unsigned long wrong = 0, tried = 0;
-	for (size_t n = 0; n <= 140; n++)
-		for (size_t at = 0; at <= n; at++)
-			for (size_t b = 0; b < sizeof(bad); b++) {
-				char *buf = malloc(n ? n : 1);
-				if (buf == NULL)
-					exit(2);
-				for (size_t i = 0; i < n; i++)
-					buf[i] = (char)('a' + i % 26);
-				if (at < n)
-					buf[at] = (char)bad[b];
-				size_t want = at < n ? at : n;
-				size_t got = ascii_plain_span(buf, n);
-				if (got != want && wrong++ < 5)
-					fprintf(stderr, "#   n %zu, byte %#x at %zu: %zu, want %zu\n",
-					    n, bad[b], at, got, want);
-				tried++;
-				free(buf);
-			}
-	ok(wrong == 0, "ascii_plain_span finds the first NUL or non-ASCII byte (%lu cases)",
-	    tried);
-	ok(ascii_plain_span("", 0) == 0, "ascii_plain_span of nothing is 0");
-}
-
 int
 main(void)
 {
 	test_valid();
 	test_invalid();
 	test_valid_fn();
-	test_plain_span();
 	return done();
 }
