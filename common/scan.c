@@ -45,7 +45,8 @@ struct scan {
 	int slots;
 	/* The keys of the last record, by their place in it: records of one
 	 * stream mostly repeat their keys in the same order, and a key
-	 * compared with the one at its place costs less than a lookup. */
+	 * compared with the one at its place (on_guess) costs less than
+	 * reading it to its end and looking it up. */
 	struct seen {
 		int from, to;
 		uint8_t len;	/* 0: nothing here */
@@ -251,10 +252,9 @@ on_key(void *arg, int at, const char *k, size_t klen, int esc)
 	if (sc->node[at].kid < 0)
 		return -1;	/* nothing registered below */
 	if (!esc) {
+		/* on_guess() compared the key at this place already: this is
+		 * a new one, filed for the next record. */
 		struct seen *was = wk->nkeys < SEEN_KEYS ? &sc->seen[wk->nkeys++] : NULL;
-		if (was != NULL && klen > 0 && was->len == klen && was->from == at &&
-		    swar_equal(was->name, k, klen))
-			return was->to;
 		int to = key_find(sc, at, k, klen);
 		if (was != NULL && klen <= SEEN_KEY) {
 			was->from = at;
